@@ -1,0 +1,602 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { LocalCluster } from "../src/cli/local-cluster.ts";
+import { runGets, runOps, VALUE_BYTES, type Objects, type OpFigures, type OpKind } from "./api.ts";
+import { listeningPorts, pidsWithRole, ROLE_PROXY, ROLE_WORKER, ROLE_WRANGLER, serverRoles, type RoleOf } from "./cpu.ts";
+import { ensureEtcd, runEtcdOps, startEtcd, type Etcd } from "./etcd.ts";
+import { Client } from "./http.ts";
+import { fmt, fmtInt, table } from "./report.ts";
+import { loadLocalCluster, snapshotProject, type SourceMode } from "./snapshot.ts";
+import { round } from "./stats.ts";
+import { WatchTracker, type WatchFigures } from "./watch.ts";
+
+/**
+ * `npm run bench`: Edgeplane's real local stack (wrangler dev, local D1 + Durable Objects,
+ * HTTPS) against etcd 3.4 on the same machine. Prints tables and writes
+ * bench/results/latest.json. Every loop is bounded in count and time, the whole run by a
+ * watchdog; wrangler and etcd are stopped on every exit path and on signals.
+ * Settings: see bench/README.md.
+ */
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes("--quick");
+const envInt = (name: string, dflt: number) => {
+  const v = process.env[name];
+  const n = v === undefined || v === "" ? dflt : Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${v}"`);
+  return n;
+};
+/** Writes per phase at concurrency > 1, and at concurrency 1 (sequential: fewer, same percentiles). */
+const N = envInt("BENCH_N", quick ? 300 : 2000);
+const N_SEQ = Math.min(N, envInt("BENCH_N_SEQ", quick ? 100 : 500));
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s) => {
+  const n = Number(s.trim());
+  if (!Number.isInteger(n) || n <= 0 || n > 512) throw new Error(`BENCH_CONCURRENCY: bad value "${s}"`);
+  return n;
+});
+const count = (c: number) => (c === 1 ? N_SEQ : N);
+const READS_N = Math.min(N, 500);
+const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", 290) * 1000;
+const SKIP_ETCD = process.env.BENCH_SKIP_ETCD === "1";
+const SOURCE = (process.env.BENCH_SOURCE ?? "worktree") as SourceMode;
+if (SOURCE !== "worktree" && SOURCE !== "HEAD") throw new Error(`BENCH_SOURCE must be "worktree" or "HEAD", got "${SOURCE}"`);
+const MAX_C = Math.max(...CONCURRENCY);
+
+const TARGET_MUTATING_P99_MS = 50;
+const TARGET_WATCH_P99_MS = 100;
+const TARGET_RATIO = 0.5;
+const DRAIN_MS = 10_000;
+/** Other processes using more than this many cores make a phase's figures suspect. */
+const BUSY_MACHINE_CORES = 0.25;
+
+const t0 = performance.now();
+const log = (s: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${s}\n`);
+
+// ---- cleanup: whatever was started is stopped, on every path ----
+let cluster: LocalCluster | undefined;
+let etcd: Etcd | undefined;
+const tempDirs: string[] = [];
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    const c = cluster;
+    const e = etcd;
+    cluster = undefined;
+    etcd = undefined;
+    await Promise.allSettled([c?.stop(), e?.stop()]);
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping wrangler and etcd`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+const watchdog = setTimeout(() => {
+  log(`watchdog: the bench ran longer than ${MAX_MS / 1000} s; stopping`);
+  void cleanup().finally(() => process.exit(2));
+}, MAX_MS);
+watchdog.unref();
+
+// ---- results ----
+type Scope = "namespace" | "all-ns watch open" | "reads" | "direct";
+interface WatchRow {
+  scope: "namespace" | "all-namespaces" | "namespace, direct";
+  op: string;
+  concurrency: number;
+  figures: WatchFigures;
+}
+interface Results {
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string; node: string; loadavg1mAtStart: number };
+  config: {
+    n: number;
+    nSequential: number;
+    readsN: number;
+    concurrency: number[];
+    valueBytes: number;
+    phaseBudgetS: number;
+    source: string;
+  };
+  edgeplane: { startupS: number; ops: (OpFigures & { scope: Scope })[]; watch: WatchRow[] };
+  etcd: { skipped?: string; version?: string; ops: OpFigures[] };
+  comparison: {
+    concurrency: number;
+    edgeplaneCreateOpsPerSec: number;
+    etcdPutOpsPerSec: number;
+    ratioVsPut: number;
+    etcdTxnCreateOpsPerSec: number;
+    ratioVsTxnCreate: number;
+    /** Diagnostic: creates sent straight to the Worker (no wrangler proxy, no TLS; a watch open, also direct). */
+    directCreateOpsPerSec: number;
+    directRatioVsPut: number;
+    /** Other processes' CPU (cores) while each side ran: a large difference makes the ratio unfair. */
+    otherLoadEdgeplane: number;
+    otherLoadEtcd: number;
+  }[];
+  targets: { name: string; value: number; target: string; met: boolean }[];
+  findings: string[];
+  totalS: number;
+}
+
+const results: Results = {
+  startedAt: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memGiB: round(totalmem() / 2 ** 30, 1),
+    kernel: release(),
+    node: process.version,
+    loadavg1mAtStart: round(loadavg()[0], 2),
+  },
+  config: {
+    n: N,
+    nSequential: N_SEQ,
+    readsN: READS_N,
+    concurrency: CONCURRENCY,
+    valueBytes: VALUE_BYTES,
+    phaseBudgetS: PHASE_BUDGET_MS / 1000,
+    source: SOURCE,
+  },
+  edgeplane: { startupS: 0, ops: [], watch: [] },
+  etcd: { ops: [] },
+  comparison: [],
+  targets: [],
+  findings: [],
+  totalS: 0,
+};
+
+const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(5, "0")}`);
+
+async function ensureNamespace(client: Client, ns: string): Promise<void> {
+  const r = await client.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  if (r.status !== 201 && r.status !== 409) throw new Error(`creating namespace ${ns}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+}
+
+async function listRv(client: Client, path: string): Promise<string> {
+  const r = await client.request("GET", `${path}?limit=1`);
+  if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+  return (JSON.parse(r.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+}
+
+/** Opens a watch from the current revision and proves it is live: a sentinel's ADDED event must arrive. */
+async function openWatch(client: Client, collection: string, ns: string, prefix: string): Promise<WatchTracker> {
+  const tracker = new WatchTracker(prefix);
+  const rv = await listRv(client, collection);
+  await tracker.open(client, `${collection}?watch=1&resourceVersion=${rv}`);
+  const sentinel = `${prefix}sentinel`;
+  const done = tracker.begin("ADDED", sentinel, performance.now());
+  const r = await client.request("POST", `/api/v1/namespaces/${ns}/configmaps`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: sentinel } });
+  done(r.end, r.status === 201);
+  if (r.status !== 201) throw new Error(`sentinel create: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+  await tracker.drain(DRAIN_MS);
+  const f = tracker.take();
+  if (f.received !== 1) throw new Error(`watch ${collection} delivered no event for its sentinel within ${DRAIN_MS} ms ${f.errors.join("; ")}`);
+  return tracker;
+}
+
+function noteOps(scope: Scope, f: OpFigures): void {
+  results.edgeplane.ops.push({ scope, ...f });
+  const errs = Object.entries(f.errors);
+  const what = `${scope === "namespace" ? "" : `${scope}: `}${f.op} at concurrency ${f.concurrency}`;
+  log(
+    `${what}: ${f.ok}/${f.attempted} ok, ${fmt(f.opsPerSec, 0)} ops/s, p50 ${fmt(f.latency.p50)} ms, p99 ${fmt(f.latency.p99)} ms, ` +
+      `server CPU ${fmt(f.serverCpuMsPerOp, 2)} ms/op, other load ${fmt(f.backgroundCores, 2)} cores` +
+      (errs.length ? `, errors ${errs.map(([s, n]) => `${s}x${n}`).join(" ")}` : ""),
+  );
+  if (errs.length)
+    results.findings.push(
+      `${what}: ${errs.map(([s, n]) => `${n} x ${s === "0" ? "transport error" : `HTTP ${s}`}`).join(", ")} of ${f.attempted}; e.g. ${f.errorSamples[0]}`,
+    );
+  if (f.stoppedByDeadline) results.findings.push(`${what}: stopped by the ${PHASE_BUDGET_MS / 1000} s phase budget after ${f.attempted} of ${f.asked}`);
+  if (f.serverProcessesExited > 0)
+    results.findings.push(`${what}: ${f.serverProcessesExited} server process(es) exited during the phase (workerd restarted? every Durable Object and watch is lost then)`);
+  backgroundLoad.push(f.backgroundCores);
+}
+
+/** Other processes' CPU (cores) during each phase; summed up into one finding. */
+const backgroundLoad: number[] = [];
+function noteBackgroundLoad(): void {
+  const busy = backgroundLoad.filter((x) => x > BUSY_MACHINE_CORES).sort((a, b) => a - b);
+  if (busy.length === 0) return;
+  results.findings.push(
+    `busy machine: during ${busy.length} of ${backgroundLoad.length} phases other processes (not this bench) used ` +
+      `${fmt(busy[0], 2)} to ${fmt(busy[busy.length - 1], 2)} of ${cpus().length} cores; those figures are pessimistic (see the 'other load' column)`,
+  );
+}
+
+function noteWatch(scope: WatchRow["scope"], op: string, concurrency: number, figures: WatchFigures): void {
+  results.edgeplane.watch.push({ scope, op, concurrency, figures });
+  const what = `watch (${scope}) during ${op}s at concurrency ${concurrency}`;
+  log(`${what}: ${figures.received}/${figures.expected} events, p50 ${fmt(figures.fromRequest.p50)} ms, p99 ${fmt(figures.fromRequest.p99)} ms after the request started`);
+  if (figures.received < figures.expected)
+    results.findings.push(`${what}: ${figures.expected - figures.received} of ${figures.expected} events did not arrive within ${DRAIN_MS / 1000} s`);
+  if (figures.streamEnded) results.findings.push(`${what}: the server ended the watch stream`);
+  if (figures.unexpected > 0) results.findings.push(`${what}: ${figures.unexpected} unexpected or duplicate events`);
+  for (const e of figures.errors) results.findings.push(`${what}: ${e}`);
+}
+
+async function benchEdgeplane(): Promise<void> {
+  const snap = snapshotProject(SOURCE);
+  tempDirs.push(snap.root);
+  results.config.source = snap.describe;
+  const { startLocalCluster } = await loadLocalCluster(snap.root);
+  const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-bench-data-"));
+  tempDirs.push(dataDir);
+  log(`starting the local stack (wrangler dev, local D1 + Durable Objects) from a ${snap.describe}`);
+  const s0 = performance.now();
+  cluster = await startLocalCluster({ dataDir, log, verbose: process.env.BENCH_VERBOSE === "1" });
+  results.edgeplane.startupS = round((performance.now() - s0) / 1000, 1);
+  const roles: RoleOf = serverRoles(cluster.port);
+  const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: MAX_C, timeoutMs: 30_000 });
+  try {
+    await ensureNamespace(client, "bench");
+    await ensureNamespace(client, "bench-all");
+
+    // Warm-up (not measured): the isolates, the namespace hub, D1's caches. The objects stay for the reads.
+    const readable: Objects = { names: names("read", 100), rv: new Map() };
+    await runOps(client, "bench", "create", readable, 8, 20_000);
+    if (readable.rv.size === 0) throw new Error("warm-up: no ConfigMap could be created");
+
+    // Reads, for scale: the stack's request ceiling, and a read through auth + D1.
+    for (const c of CONCURRENCY) {
+      const n = c === 1 ? Math.min(READS_N, N_SEQ) : READS_N;
+      noteOps("reads", await runGets(client, "GET /version", () => "/version", n, c, PHASE_BUDGET_MS, roles));
+      const have = [...readable.rv.keys()];
+      noteOps("reads", await runGets(client, "GET configmap", (i) => `/api/v1/namespaces/bench/configmaps/${have[i % have.length]}`, n, c, PHASE_BUDGET_MS, roles));
+    }
+
+    // Mutating calls in one namespace, with a watch on that namespace open throughout.
+    for (const c of CONCURRENCY) {
+      const prefix = `c${c}-`;
+      const tracker = await openWatch(client, "/api/v1/namespaces/bench/configmaps", "bench", prefix);
+      try {
+        const objects: Objects = { names: names(`c${c}`, count(c)), rv: new Map() };
+        for (const op of ["create", "update", "delete"] as OpKind[]) {
+          noteOps("namespace", await runOps(client, "bench", op, objects, c, PHASE_BUDGET_MS, { watch: tracker, roles }));
+          await tracker.drain(DRAIN_MS);
+          noteWatch("namespace", op, c, tracker.take());
+        }
+      } finally {
+        tracker.close();
+      }
+    }
+
+    // The same kind of writes seen by a watch across all namespaces (served by the cluster hub).
+    for (const c of CONCURRENCY) {
+      const prefix = `all-c${c}-`;
+      const tracker = await openWatch(client, "/api/v1/configmaps", "bench-all", prefix);
+      try {
+        const objects: Objects = { names: names(`all-c${c}`, count(c)), rv: new Map() };
+        for (const op of ["create", "delete"] as OpKind[]) {
+          noteOps("all-ns watch open", await runOps(client, "bench-all", op, objects, c, PHASE_BUDGET_MS, { watch: tracker, roles }));
+          await tracker.drain(DRAIN_MS);
+          noteWatch("all-namespaces", op, c, tracker.take());
+        }
+      } finally {
+        tracker.close();
+      }
+    }
+
+    // Diagnostic: the same creates sent straight to the Worker's workerd over plain HTTP,
+    // skipping wrangler's dev proxy (TLS + a ProxyWorker Durable Object) that exists only locally.
+    await benchDirect(cluster, roles);
+  } finally {
+    client.close();
+    log("stopping wrangler");
+    const c = cluster;
+    cluster = undefined;
+    await c?.stop();
+  }
+}
+
+/** The Worker's own HTTP entry (miniflare's entry worker), found among its workerd's listening ports. */
+async function findWorkerEntry(roles: RoleOf, publicUrl: string): Promise<string | undefined> {
+  for (const pid of pidsWithRole(roles, ROLE_WORKER)) {
+    for (const port of listeningPorts(pid)) {
+      const probe = new Client({ baseUrl: `http://127.0.0.1:${port}`, maxSockets: 1, timeoutMs: 1000, originalUrlBase: publicUrl });
+      try {
+        const r = await probe.request("GET", "/version");
+        if (r.status === 200 && "gitVersion" in (JSON.parse(r.body) as object)) return `http://127.0.0.1:${port}`;
+      } catch {
+        /* not the HTTP entry (inspector, debug port, ...) */
+      } finally {
+        probe.close();
+      }
+    }
+  }
+  return undefined;
+}
+
+async function benchDirect(c: LocalCluster, roles: RoleOf): Promise<void> {
+  const entry = await findWorkerEntry(roles, c.url);
+  if (!entry) {
+    results.findings.push("direct-to-Worker diagnostic skipped: the Worker's HTTP entry port was not found");
+    return;
+  }
+  log(`direct: the Worker's own entry is ${entry} (plain HTTP, no wrangler proxy)`);
+  const direct = new Client({ baseUrl: entry, token: c.token, maxSockets: MAX_C, timeoutMs: 30_000, originalUrlBase: c.url });
+  try {
+    await ensureNamespace(direct, "bench-direct");
+    for (const conc of CONCURRENCY) {
+      // A namespace watch is open, also straight from the Worker, as in the main phases.
+      const prefix = `direct-c${conc}-`;
+      const tracker = await openWatch(direct, "/api/v1/namespaces/bench-direct/configmaps", "bench-direct", prefix);
+      try {
+        const objects: Objects = { names: names(`direct-c${conc}`, count(conc)), rv: new Map() };
+        noteOps("direct", await runOps(direct, "bench-direct", "create", objects, conc, PHASE_BUDGET_MS, { watch: tracker, roles }));
+        await tracker.drain(DRAIN_MS);
+        noteWatch("namespace, direct", "create", conc, tracker.take());
+      } finally {
+        tracker.close();
+      }
+    }
+  } finally {
+    direct.close();
+  }
+}
+
+async function benchEtcd(found: ReturnType<typeof ensureEtcd>): Promise<void> {
+  if ("skip" in found) {
+    results.etcd.skipped = found.skip;
+    log(`SKIPPING the etcd baseline: ${found.skip}`);
+    return;
+  }
+  try {
+    etcd = await startEtcd(found.path, log);
+  } catch (e) {
+    results.etcd.skipped = `etcd did not start: ${String(e).slice(0, 500)}`;
+    log(`SKIPPING the etcd baseline: ${results.etcd.skipped}`);
+    return;
+  }
+  results.etcd.version = etcd.version;
+  const client = new Client({ baseUrl: etcd.url, maxSockets: MAX_C, timeoutMs: 30_000 });
+  try {
+    await runEtcdOps(client, "put", "warm", 100, 8, 20_000); // warm-up, as for Edgeplane
+    for (const c of CONCURRENCY) {
+      for (const mode of ["put", "txn-create"] as const) {
+        const f = await runEtcdOps(client, mode, `${mode}-c${c}`, count(c), c, PHASE_BUDGET_MS);
+        results.etcd.ops.push(f);
+        log(
+          `etcd ${mode} at concurrency ${c}: ${f.ok}/${f.attempted} ok, ${fmt(f.opsPerSec, 0)} ops/s, p50 ${fmt(f.latency.p50)} ms, p99 ${fmt(f.latency.p99)} ms, other load ${fmt(f.backgroundCores, 2)} cores`,
+        );
+        if (Object.keys(f.errors).length) results.findings.push(`etcd ${mode} at concurrency ${c}: errors ${JSON.stringify(f.errors)}; e.g. ${f.errorSamples[0]}`);
+        backgroundLoad.push(f.backgroundCores);
+      }
+    }
+  } finally {
+    client.close();
+    log("stopping etcd");
+    const e = etcd;
+    etcd = undefined;
+    await e?.stop();
+  }
+}
+
+function evaluate(): void {
+  for (const f of results.edgeplane.ops.filter((o) => o.scope === "namespace")) {
+    results.targets.push({
+      name: `mutating ${f.op} p99 ms, concurrency ${f.concurrency}`,
+      value: round(f.latency.p99),
+      target: `< ${TARGET_MUTATING_P99_MS}`,
+      met: f.latency.p99 < TARGET_MUTATING_P99_MS && Object.keys(f.errors).length === 0,
+    });
+  }
+  for (const w of results.edgeplane.watch.filter((x) => x.op === "create" && x.scope !== "namespace, direct")) {
+    results.targets.push({
+      name: `watch delivery (${w.scope}) p99 ms, creates at concurrency ${w.concurrency}`,
+      value: round(w.figures.fromRequest.p99),
+      target: `< ${TARGET_WATCH_P99_MS}`,
+      met: w.figures.fromRequest.p99 < TARGET_WATCH_P99_MS && w.figures.received === w.figures.expected,
+    });
+  }
+  for (const c of CONCURRENCY) {
+    const ours = results.edgeplane.ops.find((o) => o.scope === "namespace" && o.op === "create" && o.concurrency === c);
+    const put = results.etcd.ops.find((o) => o.op === "put" && o.concurrency === c);
+    const txn = results.etcd.ops.find((o) => o.op === "txn-create" && o.concurrency === c);
+    const direct = results.edgeplane.ops.find((o) => o.scope === "direct" && o.concurrency === c);
+    if (!ours || !put) continue;
+    const row = {
+      concurrency: c,
+      edgeplaneCreateOpsPerSec: round(ours.opsPerSec, 0),
+      etcdPutOpsPerSec: round(put.opsPerSec, 0),
+      ratioVsPut: round(ours.opsPerSec / put.opsPerSec, 2),
+      etcdTxnCreateOpsPerSec: round(txn?.opsPerSec ?? NaN, 0),
+      ratioVsTxnCreate: round(txn ? ours.opsPerSec / txn.opsPerSec : NaN, 2),
+      directCreateOpsPerSec: round(direct?.opsPerSec ?? NaN, 0),
+      directRatioVsPut: round(direct ? direct.opsPerSec / put.opsPerSec : NaN, 2),
+      otherLoadEdgeplane: round(ours.backgroundCores, 2),
+      otherLoadEtcd: round(put.backgroundCores, 2),
+    };
+    results.comparison.push(row);
+    if (Math.abs(row.otherLoadEdgeplane - row.otherLoadEtcd) > BUSY_MACHINE_CORES)
+      results.findings.push(
+        `unfair comparison at concurrency ${c}: other processes used ${fmt(row.otherLoadEdgeplane, 2)} cores while Edgeplane ran ` +
+          `and ${fmt(row.otherLoadEtcd, 2)} while etcd ran; rerun on a quiet machine for a meaningful ratio`,
+      );
+    results.targets.push({
+      name: `create throughput edgeplane/etcd-put, concurrency ${c}`,
+      value: row.ratioVsPut,
+      target: `>= ${TARGET_RATIO}`,
+      met: row.ratioVsPut >= TARGET_RATIO,
+    });
+  }
+}
+
+const label = (f: OpFigures & { scope: Scope }) =>
+  f.scope === "all-ns watch open" ? `${f.op} (all-ns watch)` : f.scope === "direct" ? `${f.op} (direct, no proxy)` : f.op;
+const errorsCell = (f: OpFigures) => Object.entries(f.errors).map(([s, n]) => `${s === "0" ? "net" : s}x${n}`).join(" ") || "0";
+
+function print(): void {
+  const out: string[] = [];
+  const m = results.machine;
+  const cfg = results.config;
+  out.push("");
+  out.push(`Edgeplane bench, ${results.startedAt}: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadavg1mAtStart} at start`);
+  out.push(`Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${results.edgeplane.startupS} s`);
+  out.push(`Writes: ConfigMaps with a ${VALUE_BYTES} B value; ${N_SEQ} per phase at concurrency 1, ${N} at higher concurrency; phases capped at ${cfg.phaseBudgetS} s`);
+  out.push("'other load' = CPU used by processes outside this bench meanwhile, in cores (of " + m.cpus + ")");
+  out.push("");
+  out.push("1. Edgeplane API calls. Writes: HTTPS + bearer auth + admission + CAS group commit in D1 + watch fan-out (a watch is open)");
+  out.push(
+    table(
+      ["call", "conc", "ok/tried", "errors", "ops/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "server CPU ms/op", "other load", `p99<${TARGET_MUTATING_P99_MS}ms`],
+      results.edgeplane.ops.map((f) => [
+        label(f),
+        f.concurrency,
+        `${f.ok}/${f.attempted}`,
+        errorsCell(f),
+        fmtInt(f.opsPerSec),
+        fmt(f.latency.p50),
+        fmt(f.latency.p90),
+        fmt(f.latency.p99),
+        fmt(f.latency.max),
+        fmt(f.serverCpuMsPerOp, 2),
+        fmt(f.backgroundCores, 2),
+        f.scope === "namespace" ? (f.latency.p99 < TARGET_MUTATING_P99_MS && !Object.keys(f.errors).length ? "yes" : "NO") : "",
+      ]),
+    ),
+  );
+  out.push("");
+  out.push("2. Where the server CPU goes, ms per call (wrangler's dev proxy exists only locally; on Cloudflare the edge does TLS)");
+  out.push(
+    table(
+      ["call", "conc", "proxy workerd", "Worker workerd", "wrangler node", "other", "client (this bench)"],
+      results.edgeplane.ops.map((f) => {
+        const r = f.serverCpuMsPerOpByRole;
+        const known = (r[ROLE_PROXY] ?? 0) + (r[ROLE_WORKER] ?? 0) + (r[ROLE_WRANGLER] ?? 0);
+        return [
+          label(f),
+          f.concurrency,
+          fmt(r[ROLE_PROXY] ?? 0, 2),
+          fmt(r[ROLE_WORKER] ?? 0, 2),
+          fmt(r[ROLE_WRANGLER] ?? 0, 2),
+          fmt(f.serverCpuMsPerOp - known, 2),
+          fmt(f.clientCpuMsPerOp, 2),
+        ];
+      }),
+    ),
+  );
+  out.push("");
+  out.push("3. Watch delivery latency: event arrival at the client minus the write's request start (and minus its response's arrival)");
+  out.push(
+    table(
+      ["watch", "writes", "conc", "events", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 after resp", "p99 after resp", "writes/s", "events/s", `p99<${TARGET_WATCH_P99_MS}ms`],
+      results.edgeplane.watch.map((w) => [
+        w.scope,
+        w.op,
+        w.concurrency,
+        `${w.figures.received}/${w.figures.expected}`,
+        fmt(w.figures.fromRequest.p50),
+        fmt(w.figures.fromRequest.p90),
+        fmt(w.figures.fromRequest.p99),
+        fmt(w.figures.fromRequest.max),
+        fmt(w.figures.fromResponse.p50),
+        fmt(w.figures.fromResponse.p99),
+        fmtInt(w.figures.writesPerSec),
+        fmtInt(w.figures.eventsPerSec),
+        w.figures.fromRequest.p99 < TARGET_WATCH_P99_MS && w.figures.received === w.figures.expected ? "yes" : "NO",
+      ]),
+    ),
+  );
+  out.push("");
+  if (results.etcd.skipped) {
+    out.push(`4. etcd baseline SKIPPED: ${results.etcd.skipped}`);
+  } else {
+    out.push(`4. etcd ${results.etcd.version} baseline: one member on 127.0.0.1, fsync on, HTTP/JSON gateway, same value bytes, same counts`);
+    out.push(
+      table(
+        ["etcd call", "conc", "ok/tried", "errors", "ops/s", "p50 ms", "p99 ms", "max ms", "etcd CPU ms/op", "other load"],
+        results.etcd.ops.map((f) => [
+          f.op,
+          f.concurrency,
+          `${f.ok}/${f.attempted}`,
+          errorsCell(f),
+          fmtInt(f.opsPerSec),
+          fmt(f.latency.p50),
+          fmt(f.latency.p99),
+          fmt(f.latency.max),
+          fmt(f.serverCpuMsPerOp, 2),
+          fmt(f.backgroundCores, 2),
+        ]),
+      ),
+    );
+    out.push("");
+    out.push("5. Write throughput side by side. Not like for like, and in etcd's favour: an Edgeplane create is a full API call");
+    out.push("   (HTTPS through wrangler's proxy, auth, validation, CAS, watch fan-out); an etcd put is a bare key-value write over");
+    out.push("   plain HTTP; txn-create (put if absent) is what kube-apiserver sends etcd for a create. 'direct' (diagnostic):");
+    out.push("   the same creates sent over plain HTTP straight to the Worker's workerd, skipping wrangler's local-only dev proxy.");
+    out.push(
+      table(
+        ["conc", "edgeplane create ops/s", "etcd put ops/s", "ratio", "etcd txn-create ops/s", "ratio", `ratio>=${TARGET_RATIO}`, "direct create ops/s", "direct/put", "other load ep/etcd"],
+        results.comparison.map((r) => [
+          r.concurrency,
+          fmtInt(r.edgeplaneCreateOpsPerSec),
+          fmtInt(r.etcdPutOpsPerSec),
+          fmt(r.ratioVsPut, 2),
+          fmtInt(r.etcdTxnCreateOpsPerSec),
+          fmt(r.ratioVsTxnCreate, 2),
+          r.ratioVsPut >= TARGET_RATIO ? "yes" : "NO",
+          fmtInt(r.directCreateOpsPerSec),
+          fmt(r.directRatioVsPut, 2),
+          `${fmt(r.otherLoadEdgeplane, 2)}/${fmt(r.otherLoadEtcd, 2)}`,
+        ]),
+      ),
+    );
+  }
+  out.push("");
+  const met = results.targets.filter((t) => t.met).length;
+  out.push(`Targets met: ${met}/${results.targets.length}`);
+  for (const t of results.targets.filter((x) => !x.met)) out.push(`  missed: ${t.name} = ${t.value} (target ${t.target})`);
+  if (results.findings.length) {
+    out.push("Findings:");
+    for (const f of results.findings) out.push(`  - ${f}`);
+  }
+  out.push(`Total ${results.totalS} s. JSON: bench/results/latest.json`);
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+async function main(): Promise<number> {
+  let failed = false;
+  if (results.machine.loadavg1mAtStart > results.machine.cpus * 0.5)
+    log(`warning: load average ${results.machine.loadavg1mAtStart} on ${results.machine.cpus} cores: other work will slow the figures down`);
+  // Installed first (apt-get, if missing), so the timed phases run back to back.
+  const etcdBinary = SKIP_ETCD ? { skip: "BENCH_SKIP_ETCD=1" } : ensureEtcd(log);
+  try {
+    await benchEdgeplane();
+  } catch (e) {
+    failed = true;
+    results.findings.push(`Edgeplane bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`Edgeplane bench aborted: ${String(e)}`);
+  }
+  try {
+    await benchEtcd(etcdBinary);
+  } catch (e) {
+    results.findings.push(`etcd bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`etcd bench aborted: ${String(e)}`);
+  } finally {
+    await cleanup();
+  }
+  evaluate();
+  noteBackgroundLoad();
+  results.totalS = round((performance.now() - t0) / 1000, 1);
+  const file = join(BENCH_DIR, "results", "latest.json");
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+  print();
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (e) => {
+    log(`bench failed: ${String(e)}`);
+    await cleanup();
+    process.exit(1);
+  },
+);

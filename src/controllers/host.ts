@@ -1,0 +1,226 @@
+import { sql } from "drizzle-orm";
+import { ApiError } from "../api/errors.ts";
+import { defaultAndValidate } from "../api/admission.ts";
+import type { Env } from "../env.ts";
+import { eventKind } from "../resources/event.ts";
+import { kindForStorage } from "../resources/index.ts";
+import type { KubeObject } from "../resources/types.ts";
+import { materialize } from "../store/hub.ts";
+import { ObjectStore, type Committer } from "../store/object-store.ts";
+import { openDb } from "../store/revision-log.ts";
+import { RECONCILERS } from "./registry.ts";
+import { controllerOf, type Action, type Observed } from "./types.ts";
+
+/**
+ * The controller host of one namespace, run by its hub: observe the namespace in one
+ * read, run every reconciler, act, and observe again until nothing is left to do.
+ * Level-triggered: it keeps no state between runs, so a lost wake-up or a repeated
+ * alarm never loses or duplicates work.
+ */
+
+/** Storage resources the reconcilers look at; a commit touching one wakes the host. */
+export const OBSERVED_RESOURCES: Record<string, keyof Observed> = {
+  "core/pods": "pods",
+  "apps/replicasets": "replicaSets",
+  "apps/deployments": "deployments",
+  "apps/statefulsets": "statefulSets",
+  "apps/daemonsets": "daemonSets",
+  "batch/jobs": "jobs",
+  "batch/cronjobs": "cronJobs",
+  "core/persistentvolumeclaims": "persistentVolumeClaims",
+  "autoscaling/horizontalpodautoscalers": "horizontalPodAutoscalers",
+  "metrics.k8s.io/pods": "podMetrics",
+};
+
+const MAX_PASSES = 20;
+const COMPONENT = "edgeplane-controller-manager";
+
+export interface RunResult {
+  passes: number;
+  actionsApplied: number;
+  /** When to run again at the latest (smallest requeue, or a back-off after failures). */
+  requeueAfterMs?: number;
+}
+
+export async function observe(env: Env, namespace: string, now = Date.now()): Promise<Observed> {
+  const db = openDb(env.DB);
+  const resources = Object.keys(OBSERVED_RESOURCES);
+  const rows = await db.all<{ resource: string; rev: number; value: string }>(sql`SELECT resource, rev, value FROM objects
+    WHERE namespace = ${namespace} AND resource IN (${sql.join(resources.map((r) => sql`${r}`), sql`, `)})
+    ORDER BY resource, name`);
+  const observed: Observed = {
+    now,
+    namespace,
+    pods: [],
+    replicaSets: [],
+    deployments: [],
+    statefulSets: [],
+    daemonSets: [],
+    jobs: [],
+    cronJobs: [],
+    persistentVolumeClaims: [],
+    horizontalPodAutoscalers: [],
+    podMetrics: [],
+    nodes: [],
+  };
+  for (const r of rows) (observed[OBSERVED_RESOURCES[r.resource]] as KubeObject[]).push(materialize(r.value, r.rev));
+  // Nodes are read only when something in the namespace places pods on them itself.
+  if (observed.daemonSets.length > 0) {
+    const nodes = await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = 'core/nodes' ORDER BY name`);
+    observed.nodes = nodes.map((n) => materialize(n.value, n.rev));
+  }
+  return observed;
+}
+
+const fnv1a = (s: string) => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+};
+
+const isoNow = (now: number) => new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
+
+export class ControllerHost {
+  private readonly store: ObjectStore;
+
+  constructor(
+    private readonly env: Env,
+    private readonly namespace: string,
+    hub: string,
+    commit: Committer,
+    private readonly reconcilers = RECONCILERS,
+  ) {
+    this.store = new ObjectStore(env, { hub, commit });
+  }
+
+  async run(clock: () => number = Date.now): Promise<RunResult> {
+    let passes = 0;
+    let applied = 0;
+    let requeue: number | undefined;
+    for (; passes < MAX_PASSES; ) {
+      passes++;
+      const observed = await observe(this.env, this.namespace, clock());
+      requeue = undefined;
+      let changed = 0;
+      for (const reconciler of this.reconcilers) {
+        let result;
+        try {
+          result = reconciler.reconcile(observed);
+        } catch (e) {
+          // One broken reconciler never stops the others; it is retried with the next run.
+          console.error(`controller ${reconciler.name} failed in namespace ${this.namespace}:`, e);
+          requeue = Math.min(requeue ?? Infinity, 5000);
+          continue;
+        }
+        if (result.requeueAfterMs !== undefined) requeue = Math.min(requeue ?? Infinity, Math.max(0, result.requeueAfterMs));
+        for (const action of result.actions) if (await this.apply(action, observed.now)) changed++;
+      }
+      applied += changed;
+      if (changed === 0) break;
+    }
+    // Still acting after MAX_PASSES means something keeps changing: come back soon rather than spin.
+    if (passes === MAX_PASSES) requeue = Math.min(requeue ?? Infinity, 1000);
+    return { passes, actionsApplied: applied, requeueAfterMs: requeue };
+  }
+
+  /** Applies one action; returns true if it changed observed state. Races are expected and skipped. */
+  private async apply(action: Action, now: number): Promise<boolean> {
+    if (action.type === "event") {
+      await this.recordEvent(action.involved, action.eventType, action.reason, action.message, now).catch((e: unknown) =>
+        console.error("recording an event failed:", e),
+      );
+      return false;
+    }
+    const kind = kindForStorage(action.resource);
+    if (!kind) throw new Error(`unknown resource ${action.resource}`);
+    try {
+      switch (action.type) {
+        case "create": {
+          const obj = structuredClone(action.object);
+          obj.metadata.namespace = this.namespace;
+          obj.apiVersion ??= kind.group ? `${kind.group}/${kind.version}` : kind.version;
+          obj.kind ??= kind.kind;
+          defaultAndValidate(kind, obj);
+          await this.store.create(kind, obj);
+          return true;
+        }
+        case "update": {
+          const obj = structuredClone(action.object);
+          const current = await this.store.get(kind, this.namespace, obj.metadata.name!);
+          if (obj.metadata.resourceVersion !== current.metadata.resourceVersion) return false; // stale: re-observe
+          defaultAndValidate(kind, obj, current);
+          const part = action.subresource === "status" ? "status" : "main";
+          const updated = await this.store.update(kind, obj, { part, current });
+          return updated.metadata.resourceVersion !== current.metadata.resourceVersion;
+        }
+        case "delete": {
+          const pre = { uid: action.uid, resourceVersion: action.resourceVersion };
+          await this.store.delete(kind, this.namespace, action.name, {
+            preconditions: pre.uid || pre.resourceVersion ? pre : undefined,
+            propagationPolicy: action.propagationPolicy,
+            gracePeriodSeconds: action.gracePeriodSeconds,
+          });
+          return true;
+        }
+      }
+    } catch (e) {
+      if (e instanceof ApiError && (e.code === 404 || e.code === 409)) return true; // changed under us: observe again
+      if (e instanceof ApiError && action.type === "create") {
+        // An object the controller cannot create (e.g. an invalid template): tell its owner, don't crash.
+        const owner = await this.ownerOf(action.object);
+        if (owner) await this.recordEvent(owner, "Warning", "FailedCreate", `Error creating: ${e.message}`, now).catch(() => {});
+        return false;
+      }
+      if (e instanceof ApiError) {
+        console.error(`controller action ${action.type} ${action.resource} failed: ${e.message}`);
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private async ownerOf(obj: KubeObject): Promise<KubeObject | undefined> {
+    const ref = controllerOf(obj);
+    if (!ref) return undefined;
+    const group = ref.apiVersion.includes("/") ? ref.apiVersion.split("/")[0] : "core";
+    const kind = kindForStorage(`${group}/${ref.kind.toLowerCase()}s`);
+    return kind ? this.store.tryGet(kind, this.namespace, ref.name) : undefined;
+  }
+
+  /** Records an Event, folding repeats of the same reason and message into count/lastTimestamp. */
+  async recordEvent(involved: KubeObject, type: "Normal" | "Warning", reason: string, message: string, now: number): Promise<void> {
+    const name = `${involved.metadata.name}.${fnv1a(`${involved.metadata.uid}/${reason}/${message}`)}`;
+    const ts = isoNow(now);
+    const existing = await this.store.tryGet(eventKind, this.namespace, name);
+    if (existing) {
+      const next = structuredClone(existing);
+      next.count = ((existing.count as number | undefined) ?? 1) + 1;
+      next.lastTimestamp = ts;
+      await this.store.update(eventKind, next, { current: existing });
+      return;
+    }
+    const event: KubeObject = {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name, namespace: this.namespace },
+      involvedObject: {
+        apiVersion: involved.apiVersion,
+        kind: involved.kind,
+        name: involved.metadata.name,
+        namespace: involved.metadata.namespace,
+        uid: involved.metadata.uid,
+        resourceVersion: involved.metadata.resourceVersion,
+      },
+      reason,
+      message,
+      type,
+      source: { component: COMPONENT },
+      reportingComponent: COMPONENT,
+      reportingInstance: COMPONENT,
+      firstTimestamp: ts,
+      lastTimestamp: ts,
+      count: 1,
+    };
+    await this.store.create(eventKind, event);
+  }
+}

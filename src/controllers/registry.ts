@@ -1,0 +1,19 @@
+import { reconcile as cronJob } from "./cronjob.ts";
+import { reconcile as daemonSet } from "./daemonset.ts";
+import { reconcile as deployment } from "./deployment.ts";
+import { reconcile as garbageCollector } from "./garbage-collector.ts";
+import { reconcile as job } from "./job.ts";
+import { reconcile as replicaSet } from "./replicaset.ts";
+import { reconcile as statefulSet } from "./statefulset.ts";
+import type { Reconciler } from "./types.ts";
+
+/** Every namespace-scoped reconciler the host runs, in order (owners before the objects they create). */
+export const RECONCILERS: { name: string; reconcile: Reconciler }[] = [
+  { name: "deployment", reconcile: deployment },
+  { name: "replicaset", reconcile: replicaSet },
+  { name: "statefulset", reconcile: statefulSet },
+  { name: "daemonset", reconcile: daemonSet },
+  { name: "cronjob", reconcile: cronJob },
+  { name: "job", reconcile: job },
+  { name: "garbage-collector", reconcile: garbageCollector },
+];

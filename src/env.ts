@@ -1,0 +1,18 @@
+import type { NamespaceHub } from "./store/hub.ts";
+
+/** Bindings and settings of the Worker (wrangler.toml, `--var`, secrets). */
+export interface Env {
+  DB: D1Database;
+  HUB: DurableObjectNamespace<NamespaceHub>;
+  /** SHA-256 (hex) of the bootstrap admin bearer token. */
+  ADMIN_TOKEN_SHA256?: string;
+  /** Seconds between compactions of the revision log (default 300). */
+  COMPACTION_INTERVAL_SECONDS?: string;
+  /** How long Events live (default 3600). */
+  EVENT_TTL_SECONDS?: string;
+}
+
+export function numberSetting(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && value !== "" && Number.isFinite(n) && n > 0 ? n : fallback;
+}

@@ -1,0 +1,425 @@
+import { DurableObject } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import { isEmptyFilter, matchesFilter, parseFilter, type ObjectFilter } from "../api/selectors.ts";
+import type { KubeObject } from "../resources/types.ts";
+import type { Env } from "../env.ts";
+import { alarmBy, scheduleMaintenance, runMaintenance } from "./maintenance.ts";
+import { reconcileTerminatingNamespaces } from "../controllers/cluster-loop.ts";
+import { ControllerHost, OBSERVED_RESOURCES } from "../controllers/host.ts";
+import {
+  commitWrites,
+  currentRevision,
+  eventsSince,
+  listPage,
+  openDb,
+  type Db,
+  type LogEvent,
+  type Write,
+  type WriteResult,
+} from "./revision-log.ts";
+
+/**
+ * One Durable Object per namespace ("ns:<name>"), plus one for the cluster ("cluster").
+ *
+ * A namespace's hub is the only writer of that namespace's objects: it coalesces
+ * concurrent writes into one D1 batch (group commit) and, knowing exactly what it
+ * committed and in which order, streams the events to its watchers without reading
+ * D1 again. The cluster hub writes cluster-scoped objects and serves watches across
+ * all namespaces; since it learns of other hubs' commits out of order, it reads the
+ * log (ordered by revision) whenever it is told something changed.
+ */
+
+export const CLUSTER_HUB = "cluster";
+export const hubName = (namespace: string) => (namespace ? `ns:${namespace}` : CLUSTER_HUB);
+
+/** What a watch asks for; sent by the API worker as JSON. */
+export interface WatchSpec {
+  resource: string;
+  /** undefined: every namespace (cluster hub only). */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** "" or "0": start with the current state as ADDED events; otherwise a revision. */
+  resourceVersion?: string;
+  allowBookmarks: boolean;
+  timeoutSeconds: number;
+  apiVersion: string;
+  kind: string;
+}
+
+const MAX_BATCH = 48; // 2 statements per write; D1 batches stay well under limits
+const MAX_BATCH_BYTES = 4 * 1024 * 1024; // objects can be 1.5 MiB: keep one batch's payload bounded
+const BOOKMARK_EVERY_MS = 15_000;
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024; // a watcher further behind than this is dropped
+const encoder = new TextEncoder();
+
+/** Turns a log row into the object clients see (resourceVersion = the revision). */
+export function materialize(value: string, rev: number): KubeObject {
+  const obj = JSON.parse(value) as KubeObject;
+  obj.metadata.resourceVersion = String(rev);
+  return obj;
+}
+
+class Watcher {
+  cursor: number;
+  catchingUp = true;
+  buffered: LogEvent[] = [];
+  closed = false;
+  timeout?: ReturnType<typeof setTimeout>;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly filter: ObjectFilter;
+  private queuedBytes = 0;
+
+  constructor(
+    readonly spec: WatchSpec,
+    stream: WritableStream<Uint8Array>,
+    cursor: number,
+    private readonly onClose: (w: Watcher) => void,
+  ) {
+    this.writer = stream.getWriter();
+    this.filter = parseFilter(spec.labelSelector, spec.fieldSelector);
+    this.cursor = cursor;
+  }
+
+  wants(e: LogEvent): boolean {
+    if (e.resource !== this.spec.resource) return false;
+    if (this.spec.namespace !== undefined && e.namespace !== this.spec.namespace) return false;
+    return true;
+  }
+
+  /** Sends the events after the cursor that pass the filter. */
+  deliver(events: LogEvent[]): void {
+    for (const e of events) {
+      if (e.rev <= this.cursor) continue;
+      this.cursor = e.rev;
+      if (!this.wants(e)) continue;
+      const object = materialize(e.value, e.rev);
+      const matches = matchesFilter(this.filter, object);
+      if (e.type === "MODIFIED" && e.prevValue !== undefined && !isEmptyFilter(this.filter)) {
+        // An object entering the selection is ADDED for this watcher, one leaving it DELETED.
+        const matched = matchesFilter(this.filter, materialize(e.prevValue, e.rev));
+        if (matches !== matched) this.send({ type: matches ? "ADDED" : "DELETED", object });
+        else if (matches) this.send({ type: e.type, object });
+        continue;
+      }
+      if (!matches) continue;
+      this.send({ type: e.type, object });
+    }
+  }
+
+  sendObject(type: string, object: unknown): void {
+    this.send({ type, object });
+  }
+
+  bookmark(rev: number): void {
+    if (!this.spec.allowBookmarks || this.catchingUp) return;
+    this.cursor = Math.max(this.cursor, rev);
+    this.send({
+      type: "BOOKMARK",
+      object: { kind: this.spec.kind, apiVersion: this.spec.apiVersion, metadata: { resourceVersion: String(this.cursor) } },
+    });
+  }
+
+  private send(event: unknown): void {
+    if (this.closed) return;
+    const bytes = encoder.encode(JSON.stringify(event) + "\n");
+    this.queuedBytes += bytes.length;
+    if (this.queuedBytes > MAX_BUFFERED_BYTES) return this.close();
+    this.writer.write(bytes).then(
+      () => (this.queuedBytes -= bytes.length),
+      () => this.close(),
+    );
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.writer.close().catch(() => {});
+    this.onClose(this);
+  }
+}
+
+interface PendingCommit {
+  writes: Write[];
+  resolve: (r: WriteResult[]) => void;
+  reject: (e: unknown) => void;
+}
+
+export class NamespaceHub extends DurableObject<Env> {
+  private readonly db: Db;
+  private readonly watchers = new Set<Watcher>();
+  private queue: PendingCommit[] = [];
+  private flushing = false;
+  /** Highest revision this hub has delivered to watchers (cluster hub: read from the log). */
+  private lastSeen = 0;
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
+  private bookmarkTimer: ReturnType<typeof setInterval> | null = null;
+  /** Changes this hub committed or was told of since it started; exposed for tests and stats. */
+  private changesSeen = 0;
+  private name = "";
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.db = openDb(env.DB);
+  }
+
+  private get isCluster(): boolean {
+    return this.name === CLUSTER_HUB;
+  }
+
+  /** A Durable Object does not know the name it was addressed by; alarms need it, so keep it. */
+  private async remember(name: string): Promise<void> {
+    if (this.name === name) return;
+    this.name = name;
+    if ((await this.ctx.storage.get<string>("name")) !== name) await this.ctx.storage.put("name", name);
+  }
+
+  /** Group commit: every write that arrives while a batch is in flight goes into the next one. */
+  async commit(name: string, writes: Write[]): Promise<WriteResult[]> {
+    await this.remember(name);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ writes, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch: PendingCommit[] = [];
+        let count = 0;
+        let bytes = 0;
+        const sizeOf = (p: PendingCommit) => p.writes.reduce((n, w) => n + w.value.length, 0);
+        while (
+          this.queue.length > 0 &&
+          (batch.length === 0 ||
+            (count + this.queue[0].writes.length <= MAX_BATCH && bytes + sizeOf(this.queue[0]) <= MAX_BATCH_BYTES))
+        ) {
+          const next = this.queue.shift()!;
+          batch.push(next);
+          count += next.writes.length;
+          bytes += sizeOf(next);
+        }
+        const writes = batch.flatMap((p) => p.writes);
+        let results: WriteResult[];
+        try {
+          results = await commitWrites(this.db, writes);
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+          continue;
+        }
+        const events: LogEvent[] = [];
+        let i = 0;
+        for (const p of batch) {
+          const mine = results.slice(i, i + p.writes.length);
+          mine.forEach((r, j) => {
+            if (r.ok) events.push({ ...p.writes[j], rev: r.rev });
+          });
+          i += p.writes.length;
+          p.resolve(mine);
+        }
+        if (events.length > 0) this.committed(events);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private committed(events: LogEvent[]): void {
+    events.sort((a, b) => a.rev - b.rev);
+    this.changesSeen += events.length;
+    if (this.isCluster) {
+      void this.pump();
+      if (events.some((e) => e.resource === "core/nodes")) this.ctx.waitUntil(this.wakeNodeWatchers());
+    } else {
+      this.publish(events);
+      if (events.some((e) => e.resource in OBSERVED_RESOURCES)) void this.wake();
+      // The cluster hub serves all-namespace watches; it reads the log itself, in order.
+      const cluster = this.env.HUB.get(this.env.HUB.idFromName(CLUSTER_HUB));
+      this.ctx.waitUntil(cluster.notify(events.length).catch((e: unknown) => console.error("notify cluster hub:", e)));
+    }
+    if (this.isCluster) void scheduleMaintenance(this.ctx, this.env);
+  }
+
+  private publish(events: LogEvent[]): void {
+    this.lastSeen = Math.max(this.lastSeen, events[events.length - 1].rev);
+    for (const w of this.watchers) {
+      if (w.catchingUp) w.buffered.push(...events);
+      else w.deliver(events);
+    }
+  }
+
+  /** Told by a namespace hub that it committed `count` changes (cluster hub only). */
+  async notify(count: number): Promise<void> {
+    await this.remember(CLUSTER_HUB);
+    this.changesSeen += count;
+    if (this.watchers.size > 0) await this.pump();
+    await scheduleMaintenance(this.ctx, this.env);
+  }
+
+  /** Reads the log after lastSeen and publishes it; concurrent calls coalesce into one more round. */
+  private pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return this.pumping;
+    }
+    this.pumping = (async () => {
+      try {
+        do {
+          this.pumpAgain = false;
+          for (;;) {
+            const { events } = await eventsSince(this.db, this.lastSeen, { limit: 500 });
+            if (events.length === 0) break;
+            this.publish(events);
+            if (events.length < 500) break;
+          }
+        } while (this.pumpAgain);
+      } finally {
+        this.pumping = null;
+      }
+    })();
+    return this.pumping;
+  }
+
+  async stats(): Promise<{ changesSeen: number; watchers: number }> {
+    return { changesSeen: this.changesSeen, watchers: this.watchers.size };
+  }
+
+  /** Nodes changed: wake the namespaces whose controllers place pods on nodes themselves (DaemonSets). */
+  private async wakeNodeWatchers(): Promise<void> {
+    const rows = await this.db.all<{ namespace: string }>(
+      sql`SELECT DISTINCT namespace FROM objects WHERE resource = 'apps/daemonsets'`,
+    );
+    await Promise.all(rows.map((r) => this.env.HUB.get(this.env.HUB.idFromName(hubName(r.namespace))).wake()));
+  }
+
+  /** Runs this namespace's controllers soon (a short delay lets a burst of commits coalesce). */
+  async wake(): Promise<void> {
+    await alarmBy(this.ctx, Date.now() + 20);
+  }
+
+  /** A namespace started terminating: reconcile now (cluster hub). */
+  async namespaceDeleted(): Promise<void> {
+    await this.remember(CLUSTER_HUB);
+    await alarmBy(this.ctx, Date.now());
+  }
+
+  /**
+   * Alarms are at-least-once, and all work here is level-triggered, so a repeat is harmless.
+   * Namespace hub: run the controllers. Cluster hub: namespace lifecycle, then housekeeping when due.
+   */
+  async alarm(): Promise<void> {
+    this.name = (await this.ctx.storage.get<string>("name")) ?? this.name;
+    if (this.name && !this.isCluster) {
+      const namespace = this.name.slice("ns:".length);
+      const host = new ControllerHost(this.env, namespace, this.name, (hub, writes) => this.commit(hub, writes));
+      const { requeueAfterMs } = await host.run();
+      if (requeueAfterMs !== undefined) await alarmBy(this.ctx, Date.now() + requeueAfterMs);
+      return;
+    }
+    this.name = CLUSTER_HUB;
+    const { acted, waiting } = await reconcileTerminatingNamespaces(this.env);
+    const maintenanceAt = await runMaintenance(this.env, this.ctx);
+    const retryAt = acted ? Date.now() : waiting ? Date.now() + 2000 : undefined;
+    const next = [maintenanceAt, retryAt].filter((t): t is number => t !== undefined);
+    if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
+  }
+
+  /** Watch streams: POST /watch with a WatchSpec as JSON; answers newline-delimited JSON events. */
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const hub = url.searchParams.get("hub");
+    if (hub) await this.remember(hub);
+    const spec = (await request.json()) as WatchSpec;
+    if (this.lastSeen === 0) this.lastSeen = await currentRevision(this.db);
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    void this.startWatch(spec, writable);
+    return new Response(readable, {
+      headers: { "content-type": "application/json", "cache-control": "no-cache, private" },
+    });
+  }
+
+  private async startWatch(spec: WatchSpec, stream: WritableStream<Uint8Array>): Promise<void> {
+    const fromRev = spec.resourceVersion && spec.resourceVersion !== "0" ? Number(spec.resourceVersion) : undefined;
+    const watcher = new Watcher(spec, stream, fromRev ?? 0, (w) => this.watcherClosed(w));
+    this.watchers.add(watcher);
+    this.ensureBookmarkTimer();
+    watcher.timeout = setTimeout(() => watcher.close(), spec.timeoutSeconds * 1000);
+    try {
+      if (fromRev === undefined) await this.sendInitialState(watcher);
+      // Catch up from the log, then drain what was committed meanwhile, then go live.
+      for (;;) {
+        const { events, compacted } = await eventsSince(this.db, watcher.cursor, {
+          namespace: spec.namespace,
+          limit: 500,
+        });
+        if (watcher.cursor < compacted && fromRev !== undefined && watcher.cursor === fromRev) {
+          watcher.sendObject("ERROR", {
+            kind: "Status",
+            apiVersion: "v1",
+            metadata: {},
+            status: "Failure",
+            message: `too old resource version: ${fromRev} (${compacted})`,
+            reason: "Expired",
+            code: 410,
+          });
+          watcher.close();
+          return;
+        }
+        watcher.deliver(events);
+        if (events.length < 500) break;
+      }
+      watcher.catchingUp = false;
+      const buffered = watcher.buffered;
+      watcher.buffered = [];
+      watcher.deliver(buffered);
+      watcher.cursor = Math.max(watcher.cursor, this.lastSeen);
+    } catch (err) {
+      console.error("watch start failed:", err);
+      watcher.close();
+    }
+  }
+
+  private async sendInitialState(watcher: Watcher): Promise<void> {
+    const filter = parseFilter(watcher.spec.labelSelector, watcher.spec.fieldSelector);
+    let after: [string, string] | undefined;
+    let atRevision: number | undefined;
+    for (;;) {
+      const page = await listPage(this.db, {
+        resource: watcher.spec.resource,
+        namespace: watcher.spec.namespace,
+        after,
+        limit: 500,
+        atRevision,
+      });
+      atRevision = page.revision;
+      for (const row of page.rows) {
+        const obj = materialize(row.value, row.rev);
+        if (matchesFilter(filter, obj)) watcher.sendObject("ADDED", obj);
+      }
+      if (page.rows.length < 500) break;
+      const last = page.rows[page.rows.length - 1];
+      after = [last.namespace, last.name];
+    }
+    watcher.cursor = atRevision ?? 0;
+  }
+
+  private ensureBookmarkTimer(): void {
+    if (this.bookmarkTimer) return;
+    this.bookmarkTimer = setInterval(() => {
+      for (const w of this.watchers) w.bookmark(this.lastSeen);
+    }, BOOKMARK_EVERY_MS);
+  }
+
+  private watcherClosed(w: Watcher): void {
+    clearTimeout(w.timeout);
+    this.watchers.delete(w);
+    if (this.watchers.size > 0) return;
+    if (this.bookmarkTimer) clearInterval(this.bookmarkTimer);
+    this.bookmarkTimer = null;
+    // With nobody watching, the cluster hub stops following the log; it re-reads the head on the next watch.
+    if (this.isCluster) this.lastSeen = 0;
+  }
+}

@@ -1,0 +1,345 @@
+import { ApiError, alreadyExists, badRequest, conflict, forbidden, gone, notFound, staleObject } from "../api/errors.ts";
+import { isEmptyFilter, matchesFilter, type ObjectFilter } from "../api/selectors.ts";
+import { storageResource } from "../resources/index.ts";
+import type { KubeObject, ResourceKind } from "../resources/types.ts";
+import { numberSetting, type Env } from "../env.ts";
+import { hubName, materialize } from "./hub.ts";
+import { getRow, listPage, objectKey, openDb, type Db, type Write, type WriteResult } from "./revision-log.ts";
+
+/**
+ * Kubernetes object semantics over the revision log: uid, generation, timestamps,
+ * optimistic concurrency, finalizers and graceful deletion. Reads go straight to D1;
+ * writes go through the namespace's hub, which group-commits them.
+ */
+
+export interface ListOptions {
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+  filter?: ObjectFilter;
+}
+
+export interface ListResult {
+  items: KubeObject[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export interface DeleteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: "Orphan" | "Background" | "Foreground";
+  gracePeriodSeconds?: number;
+  dryRun?: boolean;
+}
+
+interface ContinueToken {
+  v: 1;
+  rv: number;
+  ns: string;
+  name: string;
+}
+
+const encodeContinue = (t: ContinueToken) => btoa(JSON.stringify(t)).replace(/=+$/, "");
+
+function decodeContinue(s: string): ContinueToken {
+  try {
+    const t = JSON.parse(atob(s)) as ContinueToken;
+    if (t.v === 1 && Number.isInteger(t.rv) && typeof t.ns === "string" && typeof t.name === "string") return t;
+  } catch {
+    /* fall through */
+  }
+  throw badRequest("continue key is not valid: the token is malformed; start the list again without it");
+}
+
+const GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+export function generateSuffix(n = 5): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(n));
+  return [...bytes].map((b) => GENERATE_ALPHABET[b % GENERATE_ALPHABET.length]).join("");
+}
+
+/** Strips what the store owns and derives from the revision, before serializing. */
+function serialize(obj: KubeObject): string {
+  const { resourceVersion: _rv, ...metadata } = obj.metadata;
+  return JSON.stringify({ ...obj, metadata });
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** Commits writes of one hub; a hub passes its own commit so it does not call itself through a stub. */
+export type Committer = (hub: string, writes: Write[]) => Promise<WriteResult[]>;
+
+export class ObjectStore {
+  readonly db: Db;
+
+  constructor(
+    private readonly env: Env,
+    private readonly local?: { hub: string; commit: Committer },
+  ) {
+    this.db = openDb(env.DB);
+  }
+
+  private key(kind: ResourceKind, namespace: string, name: string): string {
+    return objectKey(storageResource(kind), kind.namespaced ? namespace : "", name);
+  }
+
+  async get(kind: ResourceKind, namespace: string, name: string): Promise<KubeObject> {
+    const row = await getRow(this.db, this.key(kind, namespace, name));
+    if (!row) throw notFound(kind, name);
+    return materialize(row.value, row.rev);
+  }
+
+  async tryGet(kind: ResourceKind, namespace: string, name: string): Promise<KubeObject | undefined> {
+    const row = await getRow(this.db, this.key(kind, namespace, name));
+    return row ? materialize(row.value, row.rev) : undefined;
+  }
+
+  /** A list, in pages of `limit` matching objects, every page consistent with the first page's revision. */
+  async list(kind: ResourceKind, namespace: string | undefined, opts: ListOptions = {}): Promise<ListResult> {
+    const limit = opts.limit && opts.limit > 0 ? Math.min(opts.limit, 10_000) : undefined;
+    const filter = opts.filter;
+    let after: [string, string] | undefined;
+    let atRevision: number | undefined;
+    if (opts.continue) {
+      const t = decodeContinue(opts.continue);
+      after = [t.ns, t.name];
+      atRevision = t.rv;
+    } else if (opts.resourceVersionMatch === "Exact" && opts.resourceVersion) {
+      atRevision = Number(opts.resourceVersion);
+      if (!Number.isInteger(atRevision) || atRevision < 0) throw badRequest(`invalid resourceVersion "${opts.resourceVersion}"`);
+    }
+    const items: KubeObject[] = [];
+    const pageSize = Math.max(limit ?? 0, 500);
+    for (;;) {
+      const page = await listPage(this.db, {
+        resource: storageResource(kind),
+        namespace: kind.namespaced ? namespace : "",
+        after,
+        limit: pageSize,
+        atRevision,
+      });
+      if (atRevision !== undefined && atRevision < page.compacted) {
+        throw opts.continue
+          ? gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+          : gone(`too old resource version: ${atRevision} (${page.compacted})`);
+      }
+      atRevision = page.revision;
+      for (let i = 0; i < page.rows.length; i++) {
+        const row = page.rows[i];
+        const obj = materialize(row.value, row.rev);
+        if (filter && !isEmptyFilter(filter) && !matchesFilter(filter, obj)) continue;
+        items.push(obj);
+        if (limit !== undefined && items.length === limit) {
+          const more = i < page.rows.length - 1 || page.rows.length === pageSize;
+          return {
+            items,
+            resourceVersion: String(atRevision),
+            ...(more ? { continue: encodeContinue({ v: 1, rv: atRevision, ns: row.namespace, name: row.name }) } : {}),
+          };
+        }
+      }
+      if (page.rows.length < pageSize) break;
+      const last = page.rows[page.rows.length - 1];
+      after = [last.namespace, last.name];
+    }
+    return { items, resourceVersion: String(atRevision ?? 0) };
+  }
+
+  /** Commits writes of one namespace (or "" for cluster scope) through its hub. */
+  private async commit(namespace: string, writes: Write[]): Promise<WriteResult[]> {
+    const name = hubName(namespace);
+    if (this.local?.hub === name) return this.local.commit(name, writes);
+    return this.env.HUB.get(this.env.HUB.idFromName(name)).commit(name, writes);
+  }
+
+  /** `prev` (the state being replaced) lets watchers with selectors see objects leave or enter them. */
+  private write(kind: ResourceKind, type: Write["type"], obj: KubeObject, expectedRev: number | null, prev?: KubeObject): Write {
+    const namespace = kind.namespaced ? (obj.metadata.namespace ?? "") : "";
+    const name = obj.metadata.name!;
+    const ttl = kind.ttlMs !== undefined ? numberSetting(this.env.EVENT_TTL_SECONDS, kind.ttlMs / 1000) * 1000 : undefined;
+    return {
+      type,
+      key: this.key(kind, namespace, name),
+      resource: storageResource(kind),
+      namespace,
+      name,
+      value: serialize(obj),
+      expectedRev,
+      expiresAt: ttl !== undefined ? Date.now() + ttl : null,
+      ...(prev ? { prevValue: serialize(prev) } : {}),
+    };
+  }
+
+  /** Commits one write; on a lost race, reports why in Kubernetes terms. */
+  private async commitOne(kind: ResourceKind, w: Write, obj: KubeObject): Promise<KubeObject> {
+    const [result] = await this.commit(w.namespace, [w]);
+    if (result.ok) {
+      obj.metadata.resourceVersion = String(result.rev);
+      return obj;
+    }
+    if (w.expectedRev === null) throw alreadyExists(kind, w.name);
+    const now = await getRow(this.db, w.key);
+    if (!now) throw notFound(kind, w.name);
+    throw staleObject(kind, w.name);
+  }
+
+  /** Namespace admission: the namespace must exist and not be terminating. */
+  private async checkNamespace(kind: ResourceKind, namespace: string, name: string): Promise<void> {
+    if (!kind.namespaced) return;
+    const row = await getRow(this.db, objectKey("core/namespaces", "", namespace));
+    if (!row) throw new ApiError(404, "NotFound", `namespaces "${namespace}" not found`, { name: namespace, kind: "namespaces" });
+    const ns = JSON.parse(row.value) as KubeObject;
+    if (ns.metadata.deletionTimestamp || (ns.status as { phase?: string } | undefined)?.phase === "Terminating")
+      throw forbidden(`${kind.plural} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`);
+  }
+
+  /** Create: fills uid, timestamps and generation; `obj` is already defaulted and validated. */
+  async create(kind: ResourceKind, obj: KubeObject, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    const m = obj.metadata;
+    await this.checkNamespace(kind, m.namespace ?? "", m.name ?? m.generateName ?? "");
+    if (!m.name && m.generateName) m.name = m.generateName + generateSuffix();
+    m.uid ??= crypto.randomUUID(); // admission assigns it before defaulting
+    m.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    if (kind.generation) m.generation = 1;
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    if (opts.dryRun) {
+      const existing = await this.tryGet(kind, m.namespace ?? "", m.name!);
+      if (existing) throw alreadyExists(kind, m.name!);
+      return obj;
+    }
+    return this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj);
+  }
+
+  /**
+   * Update with compare-and-swap. `next` carries the resourceVersion the client read
+   * (or none: unconditional, against the current one). `part` says which half a
+   * subresource may change: "status" keeps the old spec, "main" keeps the old status.
+   */
+  async update(
+    kind: ResourceKind,
+    next: KubeObject,
+    opts: { dryRun?: boolean; part?: "main" | "status" | "all"; current?: KubeObject } = {},
+  ): Promise<KubeObject> {
+    const namespace = next.metadata.namespace ?? "";
+    const name = next.metadata.name!;
+    const current = opts.current ?? (await this.get(kind, namespace, name));
+    const wanted = next.metadata.resourceVersion;
+    if (wanted !== undefined && wanted !== "" && wanted !== current.metadata.resourceVersion) throw staleObject(kind, name);
+    const old = current;
+    const m = next.metadata;
+    // Immutable and server-owned metadata.
+    m.uid = old.metadata.uid;
+    m.creationTimestamp = old.metadata.creationTimestamp;
+    m.deletionTimestamp = old.metadata.deletionTimestamp;
+    m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+    if (!m.deletionTimestamp) delete m.deletionTimestamp;
+    if (m.deletionGracePeriodSeconds === undefined) delete m.deletionGracePeriodSeconds;
+    const part = opts.part ?? "all";
+    const hasStatus = kind.subresources?.includes("status");
+    if (hasStatus && part === "main") {
+      if (old.status === undefined) delete next.status;
+      else next.status = old.status;
+    }
+    if (part === "status") {
+      for (const f of Object.keys(next)) if (!["apiVersion", "kind", "metadata", "status"].includes(f)) delete next[f];
+      for (const f of Object.keys(old)) if (!["apiVersion", "kind", "metadata", "status"].includes(f)) next[f] = old[f];
+    }
+    if (kind.generation) {
+      m.generation = (old.metadata.generation ?? 1) + (sameJson(old.spec, next.spec) ? 0 : 1);
+    }
+    if (m.deletionTimestamp) {
+      // Finalizers may only be removed once deletion started; the last one's removal deletes.
+      if (!m.finalizers || m.finalizers.length === 0) {
+        delete m.finalizers;
+        if (opts.dryRun) return next;
+        return this.commitOne(kind, this.write(kind, "DELETED", next, Number(old.metadata.resourceVersion)), next);
+      }
+    }
+    const oldRev = Number(old.metadata.resourceVersion);
+    if (sameJson({ ...old, metadata: { ...old.metadata, resourceVersion: undefined } }, { ...next, metadata: { ...m, resourceVersion: undefined } })) {
+      // No-op updates do not write (as in Kubernetes: the resourceVersion stays).
+      next.metadata.resourceVersion = old.metadata.resourceVersion;
+      return next;
+    }
+    if (opts.dryRun) {
+      next.metadata.resourceVersion = old.metadata.resourceVersion;
+      return next;
+    }
+    return this.commitOne(kind, this.write(kind, "MODIFIED", next, oldRev, old), next);
+  }
+
+  /**
+   * Delete. Objects with finalizers (or a Foreground/Orphan policy, which the
+   * garbage collector finishes) get a deletionTimestamp; pods bound to a node
+   * are deleted gracefully (the node's agent confirms); everything else goes now.
+   */
+  async delete(kind: ResourceKind, namespace: string, name: string, opts: DeleteOptions = {}): Promise<{ object: KubeObject; deleted: boolean }> {
+    const current = await this.get(kind, namespace, name);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== current.metadata.uid)
+      throw conflict(kind, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+    if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion)
+      throw conflict(kind, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+    const next = structuredClone(current);
+    const m = next.metadata;
+    const finalizers = new Set(m.finalizers ?? []);
+    if (opts.propagationPolicy === "Foreground") finalizers.add("foregroundDeletion");
+    if (opts.propagationPolicy === "Orphan") finalizers.add("orphan");
+    const graceful = kind.kind === "Pod" && kind.group === "" && opts.gracePeriodSeconds !== 0 && (await this.podIsOnLiveNode(current));
+    const isNamespace = kind.kind === "Namespace" && kind.group === "";
+    if (finalizers.size > 0 || graceful || isNamespace) {
+      if (m.deletionTimestamp) return { object: current, deleted: false }; // already being deleted
+      m.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+      m.deletionGracePeriodSeconds = graceful
+        ? (opts.gracePeriodSeconds ?? ((current.spec as { terminationGracePeriodSeconds?: number })?.terminationGracePeriodSeconds ?? 30))
+        : 0;
+      if (finalizers.size > 0) m.finalizers = [...finalizers];
+      if (kind.generation) m.generation = (m.generation ?? 1) + 1;
+      // Namespaces are emptied by the namespace lifecycle loop (cluster hub), then removed.
+      if (isNamespace) next.status = { ...((next.status as object) ?? {}), phase: "Terminating" };
+      if (opts.dryRun) return { object: next, deleted: false };
+      const object = await this.commitOne(kind, this.write(kind, "MODIFIED", next, Number(current.metadata.resourceVersion), current), next);
+      if (isNamespace) await this.env.HUB.get(this.env.HUB.idFromName(hubName(""))).namespaceDeleted();
+      return { object, deleted: false };
+    }
+    if (opts.dryRun) return { object: current, deleted: true };
+    const object = await this.commitOne(kind, this.write(kind, "DELETED", current, Number(current.metadata.resourceVersion)), current);
+    return { object, deleted: true };
+  }
+
+  /** A running pod on an existing node is deleted gracefully: its node's agent confirms. */
+  private async podIsOnLiveNode(pod: KubeObject): Promise<boolean> {
+    const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+    const phase = (pod.status as { phase?: string } | undefined)?.phase;
+    if (!nodeName || phase === "Succeeded" || phase === "Failed") return false;
+    return (await getRow(this.db, objectKey("core/nodes", "", nodeName))) !== undefined;
+  }
+
+  /**
+   * Read-modify-write with retries on conflicts, for server-side callers
+   * (subresources, controllers). `mutate` returns the new object or undefined for "no change".
+   */
+  async modify(
+    kind: ResourceKind,
+    namespace: string,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | undefined | Promise<KubeObject | undefined>,
+    opts: { part?: "main" | "status" | "all"; dryRun?: boolean; attempts?: number } = {},
+  ): Promise<KubeObject> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.get(kind, namespace, name);
+      const next = await mutate(structuredClone(current));
+      if (!next) return current;
+      next.metadata.resourceVersion = current.metadata.resourceVersion;
+      try {
+        return await this.update(kind, next, { ...opts, current });
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 409 && attempt < (opts.attempts ?? 5)) continue;
+        throw e;
+      }
+    }
+  }
+}

@@ -1,0 +1,232 @@
+import { sql, type SQL } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+
+/**
+ * SQL over the revision log and the current-state table. Everything here is a
+ * single statement or one `db.batch()` (a transaction in D1): D1 has no
+ * interactive transactions, so compare-and-swap is a conditional insert.
+ */
+
+const dialect = new SQLiteAsyncDialect();
+
+/**
+ * Statements are built with drizzle's `sql` templates (typed parameters, no string
+ * concatenation) and run on D1 directly, because drizzle's D1 batch cannot run raw
+ * statements (it expects prepared builder queries).
+ */
+export class Db {
+  constructor(readonly d1: D1Database) {}
+
+  prepare(query: SQL): D1PreparedStatement {
+    const q = dialect.sqlToQuery(query);
+    return this.d1.prepare(q.sql).bind(...q.params);
+  }
+
+  async all<T>(query: SQL): Promise<T[]> {
+    return (await this.prepare(query).all<T>()).results;
+  }
+
+  async run(query: SQL): Promise<D1Result> {
+    return this.prepare(query).run();
+  }
+
+  /** One D1 batch: a single transaction; returns each statement's rows. */
+  async batch(queries: SQL[]): Promise<unknown[][]> {
+    const results = await this.d1.batch(queries.map((q) => this.prepare(q)));
+    return results.map((r) => r.results ?? []);
+  }
+}
+
+export const openDb = (d1: D1Database): Db => new Db(d1);
+
+export type EventType = "ADDED" | "MODIFIED" | "DELETED";
+
+/** One change to commit. `expectedRev` null means "the key must not exist" (create). */
+export interface Write {
+  type: EventType;
+  key: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  /** The object as JSON, without metadata.resourceVersion (the revision is assigned at commit). */
+  value: string;
+  expectedRev: number | null;
+  expiresAt?: number | null;
+  /** The replaced state (not stored; only for live watch delivery with selectors). */
+  prevValue?: string;
+}
+
+export type WriteResult = { ok: true; rev: number } | { ok: false };
+
+/** A committed change, as the watch machinery sees it. */
+export interface LogEvent {
+  rev: number;
+  type: EventType;
+  key: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  value: string;
+  /** Known for live events of MODIFIED writes; absent when replayed from the log. */
+  prevValue?: string;
+}
+
+export interface Row {
+  key: string;
+  namespace: string;
+  name: string;
+  rev: number;
+  value: string;
+}
+
+export const objectKey = (resource: string, namespace: string, name: string) => `${resource}/${namespace}/${name}`;
+
+/**
+ * The two statements of one write. The revision row is inserted only if the object's
+ * current rev is what the writer read; the current-state row follows only if that
+ * insert happened (`changes()` still reports the previous statement), so a lost
+ * race changes nothing and the other writes of the same batch still commit.
+ */
+function writeStatements(w: Write): [SQL, SQL] {
+  const insertRevision = sql`
+    INSERT INTO revisions (key, resource, namespace, name, type, value, prev_revision)
+    SELECT ${w.key}, ${w.resource}, ${w.namespace}, ${w.name}, ${w.type}, ${w.value}, ${w.expectedRev}
+    WHERE (SELECT rev FROM objects WHERE key = ${w.key}) IS ${w.expectedRev}
+    RETURNING id`;
+  const applyCurrent =
+    w.type === "DELETED"
+      ? sql`DELETE FROM objects WHERE key = ${w.key} AND changes() = 1`
+      : sql`
+    INSERT INTO objects (key, resource, namespace, name, rev, value, expires_at)
+    SELECT ${w.key}, ${w.resource}, ${w.namespace}, ${w.name}, last_insert_rowid(), ${w.value}, ${w.expiresAt ?? null}
+    WHERE changes() = 1
+    ON CONFLICT(key) DO UPDATE SET rev = excluded.rev, value = excluded.value, expires_at = excluded.expires_at`;
+  return [insertRevision, applyCurrent];
+}
+
+/** Commits many independent writes in one batch (group commit); each succeeds or fails on its own CAS. */
+export async function commitWrites(db: Db, writes: Write[]): Promise<WriteResult[]> {
+  if (writes.length === 0) return [];
+  const results = await db.batch(writes.flatMap(writeStatements));
+  return writes.map((_, i) => {
+    const inserted = results[2 * i] as { id: number }[];
+    return inserted.length === 1 ? { ok: true, rev: inserted[0].id } : { ok: false };
+  });
+}
+
+/** The newest revision ever assigned (survives compaction, unlike max(id)). */
+const currentRevisionQuery = sql`SELECT seq FROM sqlite_sequence WHERE name = 'revisions'`;
+const compactedRevisionQuery = sql`SELECT value FROM store_meta WHERE key = 'compacted'`;
+
+const firstNumber = (rows: unknown, field: string): number => {
+  const r = (rows as Record<string, number>[])[0];
+  return r ? Number(r[field]) : 0;
+};
+
+export async function currentRevision(db: Db): Promise<number> {
+  return firstNumber(await db.all(currentRevisionQuery), "seq");
+}
+
+export async function compactedRevision(db: Db): Promise<number> {
+  return firstNumber(await db.all(compactedRevisionQuery), "value");
+}
+
+const notExpired = (now: number) => sql`(expires_at IS NULL OR expires_at > ${now})`;
+
+export async function getRow(db: Db, key: string, now = Date.now()): Promise<Row | undefined> {
+  const rows = await db.all<Row>(
+    sql`SELECT key, namespace, name, rev, value FROM objects WHERE key = ${key} AND ${notExpired(now)}`,
+  );
+  return rows[0];
+}
+
+export interface PageQuery {
+  resource: string;
+  /** undefined: every namespace. */
+  namespace?: string;
+  /** Resume after this (namespace, name). */
+  after?: [string, string];
+  limit: number;
+  /** Read the state as of this revision (a continue token's snapshot); undefined: now. */
+  atRevision?: number;
+}
+
+export interface Page {
+  rows: Row[];
+  /** The revision this page is consistent with. */
+  revision: number;
+  compacted: number;
+}
+
+/** One page of a list, ordered by (namespace, name), consistent with a single revision. */
+export async function listPage(db: Db, q: PageQuery, now = Date.now()): Promise<Page> {
+  const nsFilter = q.namespace === undefined ? sql`` : sql`AND namespace = ${q.namespace}`;
+  const after = q.after ? sql`AND (namespace, name) > (${q.after[0]}, ${q.after[1]})` : sql``;
+  let rowsQuery: SQL;
+  if (q.atRevision === undefined) {
+    rowsQuery = sql`SELECT key, namespace, name, rev, value FROM objects
+      WHERE resource = ${q.resource} ${nsFilter} ${after} AND ${notExpired(now)}
+      ORDER BY namespace, name LIMIT ${q.limit}`;
+  } else {
+    const r = q.atRevision;
+    // Objects untouched since r, plus the state as of r of those changed or deleted after it.
+    rowsQuery = sql`SELECT key, namespace, name, rev, value FROM (
+        SELECT key, namespace, name, rev, value FROM objects
+          WHERE resource = ${q.resource} ${nsFilter} ${after} AND rev <= ${r} AND ${notExpired(now)}
+        UNION ALL
+        SELECT rv.key, rv.namespace, rv.name, rv.id AS rev, rv.value FROM revisions rv
+          WHERE rv.key IN (SELECT DISTINCT key FROM revisions
+                             WHERE resource = ${q.resource} ${nsFilter} ${after} AND id > ${r})
+            AND rv.id = (SELECT max(id) FROM revisions r2 WHERE r2.key = rv.key AND r2.id <= ${r})
+            AND rv.type != 'DELETED')
+      ORDER BY namespace, name LIMIT ${q.limit}`;
+  }
+  const [rows, seq, compacted] = await db.batch([rowsQuery, currentRevisionQuery, compactedRevisionQuery]);
+  return {
+    rows: rows as Row[],
+    revision: q.atRevision ?? firstNumber(seq, "seq"),
+    compacted: firstNumber(compacted, "value"),
+  };
+}
+
+/** Committed changes after `after`, oldest first, in one namespace or everywhere. */
+export async function eventsSince(
+  db: Db,
+  after: number,
+  opts: { namespace?: string; limit?: number } = {},
+): Promise<{ events: LogEvent[]; compacted: number }> {
+  const nsFilter = opts.namespace === undefined ? sql`` : sql`AND namespace = ${opts.namespace}`;
+  const [events, compacted] = await db.batch([
+    sql`SELECT id AS rev, type, key, resource, namespace, name, value FROM revisions
+      WHERE id > ${after} ${nsFilter} ORDER BY id LIMIT ${opts.limit ?? 1000}`,
+    compactedRevisionQuery,
+  ]);
+  return { events: events as LogEvent[], compacted: firstNumber(compacted, "value") };
+}
+
+/**
+ * etcd-style compaction at `upTo`: drops every revision below it that a newer one
+ * (at most `upTo`) of the same key supersedes, and deletions. What stays is each key's
+ * state as of `upTo`, so list snapshots at or after it still read, and every revision
+ * from `upTo` on, so watches from there resume. Older reads answer 410 Gone.
+ */
+export async function compact(db: Db, upTo: number, chunk = 2000): Promise<number> {
+  let removed = 0;
+  await db.run(sql`INSERT INTO store_meta (key, value) VALUES ('compacted', ${upTo})
+    ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)`);
+  for (;;) {
+    const res = await db.run(sql`DELETE FROM revisions WHERE id IN (
+      SELECT r.id FROM revisions r WHERE r.id < ${upTo} AND (r.type = 'DELETED' OR EXISTS (
+        SELECT 1 FROM revisions n WHERE n.key = r.key AND n.id > r.id AND n.id <= ${upTo}))
+      ORDER BY r.id LIMIT ${chunk})`);
+    const changes = res.meta?.changes ?? 0;
+    removed += changes;
+    if (changes < chunk) return removed;
+  }
+}
+
+/** Keys of objects whose TTL has passed (Events), oldest first. */
+export async function expiredRows(db: Db, now: number, limit = 500): Promise<Row[]> {
+  return db.all<Row>(sql`SELECT key, namespace, name, rev, value FROM objects
+    WHERE expires_at IS NOT NULL AND expires_at <= ${now} LIMIT ${limit}`);
+}

@@ -1,0 +1,63 @@
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * The revision log, kine-style: one append-only row per committed change.
+ * The row id is the cluster-wide revision and every object's resourceVersion.
+ * `value` always holds the object as of that revision (for DELETED: its last state).
+ */
+export const revisions = sqliteTable(
+  "revisions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    key: text("key").notNull(),
+    resource: text("resource").notNull(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    type: text("type", { enum: ["ADDED", "MODIFIED", "DELETED"] }).notNull(),
+    value: text("value").notNull(),
+    prevRevision: integer("prev_revision"),
+  },
+  (t) => [
+    index("revisions_namespace_id").on(t.namespace, t.id),
+    index("revisions_resource_id").on(t.resource, t.id),
+    index("revisions_key_id").on(t.key, t.id),
+  ],
+);
+
+/**
+ * Current state: one row per live object, written in the same batch as its revision.
+ * `rev` is the revision that produced the row; CAS compares it, so it is the object's
+ * resourceVersion. Compaction may drop old revisions but never touches this table.
+ */
+export const objects = sqliteTable(
+  "objects",
+  {
+    key: text("key").primaryKey(),
+    resource: text("resource").notNull(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    rev: integer("rev").notNull(),
+    value: text("value").notNull(),
+    /** Unix ms after which the object is gone (Events' TTL); null = never. */
+    expiresAt: integer("expires_at"),
+  },
+  (t) => [
+    index("objects_resource_namespace_name").on(t.resource, t.namespace, t.name),
+    index("objects_namespace").on(t.namespace),
+  ],
+);
+
+/** Small key/value facts about the store itself, e.g. the compacted revision. */
+export const storeMeta = sqliteTable("store_meta", {
+  key: text("key").primaryKey(),
+  value: integer("value").notNull(),
+});
+
+/** Bearer tokens, stored as SHA-256 hex; the plain token is shown once and never kept. */
+export const tokens = sqliteTable("tokens", {
+  hash: text("hash").primaryKey(),
+  user: text("user").notNull(),
+  groups: text("groups").notNull().default("[]"),
+  expiresAt: integer("expires_at"),
+  createdAt: integer("created_at").notNull(),
+});

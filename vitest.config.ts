@@ -1,0 +1,26 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Workers tests: the real Worker in workerd with real (local) D1 and Durable Objects.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            // sha256("test-admin-token")
+            ADMIN_TOKEN_SHA256: "17d6bfe05d1b1fb7bc499f8e3f639c7b3eda4c40f321eef8887a0c04c89a99c5",
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/workers/**/*.test.ts", "test/unit/**/*.test.ts"],
+      setupFiles: ["./test/workers/setup.ts"],
+      testTimeout: 30_000,
+    },
+  };
+});
