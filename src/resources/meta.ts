@@ -111,7 +111,11 @@ export function validateName(name: string | undefined, rule: NameRule, field = "
 export function validateObjectMeta(obj: KubeObject, nameRule: NameRule, namespaced: boolean): FieldError[] {
   const m = obj.metadata;
   const errs: FieldError[] = [];
-  errs.push(...validateName(m.name, nameRule));
+  if (!m.name && m.generateName) {
+    // The server appends random characters, so a prefix may end in '-' (Kubernetes masks it too).
+    const prefix = m.generateName.endsWith("-") ? m.generateName.slice(0, -1) + "a" : m.generateName;
+    errs.push(...validateName(prefix, nameRule, "metadata.generateName"));
+  } else errs.push(...validateName(m.name, nameRule));
   if (namespaced && m.namespace !== undefined) errs.push(...dns1123Label(m.namespace, "metadata.namespace"));
   errs.push(...validateLabels(m.labels, "metadata.labels"));
   errs.push(...validateAnnotations(m.annotations, "metadata.annotations"));

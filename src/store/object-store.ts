@@ -54,6 +54,9 @@ function decodeContinue(s: string): ContinueToken {
 }
 
 const GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+/** A generated name is the prefix cut to 58 characters plus 5 random ones: 63, a DNS label. */
+const MAX_GENERATE_NAME_PREFIX = 58;
+
 export function generateSuffix(n = 5): string {
   const bytes = crypto.getRandomValues(new Uint8Array(n));
   return [...bytes].map((b) => GENERATE_ALPHABET[b % GENERATE_ALPHABET.length]).join("");
@@ -198,7 +201,8 @@ export class ObjectStore {
   async create(kind: ResourceKind, obj: KubeObject, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
     const m = obj.metadata;
     await this.checkNamespace(kind, m.namespace ?? "", m.name ?? m.generateName ?? "");
-    if (!m.name && m.generateName) m.name = m.generateName + generateSuffix();
+    // Like Kubernetes, the prefix is cut so the generated name stays within 63 characters.
+    if (!m.name && m.generateName) m.name = m.generateName.slice(0, MAX_GENERATE_NAME_PREFIX) + generateSuffix();
     m.uid ??= crypto.randomUUID(); // admission assigns it before defaulting
     m.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     if (kind.generation) m.generation = 1;

@@ -16,6 +16,22 @@ describe("API basics", () => {
     expect(v.body.major).toBe("1");
   });
 
+  it("generates a name from generateName, cut to fit 63 characters, and rejects a bad prefix", async () => {
+    await createNamespace("gen");
+    const short = await apiJson("POST", "/api/v1/namespaces/gen/configmaps", { metadata: { generateName: "web-" } });
+    expect(short.status).toBe(201);
+    expect(short.body.metadata.name).toMatch(/^web-[a-z0-9]{5}$/);
+    const long = await apiJson("POST", "/api/v1/namespaces/gen/configmaps", { metadata: { generateName: "a".repeat(70) } });
+    expect(long.status).toBe(201);
+    expect(long.body.metadata.name).toHaveLength(63);
+    const bad = await apiJson("POST", "/api/v1/namespaces/gen/configmaps", { metadata: { generateName: "Bad_" } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.details.causes[0].field).toBe("metadata.generateName");
+    const none = await apiJson("POST", "/api/v1/namespaces/gen/configmaps", { metadata: {} });
+    expect(none.status).toBe(422);
+    expect(none.body.message).toContain("name or generateName is required");
+  });
+
   it("creates, reads, updates and deletes a configmap with resourceVersion CAS", async () => {
     await createNamespace("crud");
     const created = await apiJson("POST", "/api/v1/namespaces/crud/configmaps", {
