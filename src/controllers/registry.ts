@@ -2,6 +2,7 @@ import { reconcile as cronJob } from "./cronjob.ts";
 import { reconcile as daemonSet } from "./daemonset.ts";
 import { reconcile as deployment } from "./deployment.ts";
 import { reconcile as garbageCollector } from "./garbage-collector.ts";
+import { reconcile as horizontalPodAutoscaler } from "./horizontal-pod-autoscaler.ts";
 import { reconcile as job } from "./job.ts";
 import { reconcile as replicaSet } from "./replicaset.ts";
 import { reconcile as statefulSet } from "./statefulset.ts";
@@ -9,6 +10,8 @@ import type { Reconciler } from "./types.ts";
 
 /** Every namespace-scoped reconciler the host runs, in order (owners before the objects they create). */
 export const RECONCILERS: { name: string; reconcile: Reconciler }[] = [
+  // The autoscaler resizes targets before their controllers act on the size.
+  { name: "horizontal-pod-autoscaler", reconcile: horizontalPodAutoscaler },
   { name: "deployment", reconcile: deployment },
   { name: "replicaset", reconcile: replicaSet },
   { name: "statefulset", reconcile: statefulSet },

@@ -59,29 +59,29 @@ describe("store: optimistic concurrency", () => {
   });
 
   it("bumps generation only when the spec changes", async () => {
+    // An Ingress: no controller here rewrites it between the test's reads and writes.
     await createNamespace("gen");
-    const dep = {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "d" },
-      spec: {
-        selector: { matchLabels: { app: "d" } },
-        template: { metadata: { labels: { app: "d" } }, spec: { containers: [{ name: "c", image: "busybox" }] } },
-      },
+    const ing = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name: "i" },
+      spec: { defaultBackend: { service: { name: "web", port: { number: 80 } } } },
     };
-    const created = await apiJson("POST", "/apis/apps/v1/namespaces/gen/deployments", dep);
+    const created = await apiJson("POST", "/apis/networking.k8s.io/v1/namespaces/gen/ingresses", ing);
     expect(created.status).toBe(201);
     expect(created.body.metadata.generation).toBe(1);
-    const labelled = await apiJson("PUT", "/apis/apps/v1/namespaces/gen/deployments/d", {
+    const labelled = await apiJson("PUT", "/apis/networking.k8s.io/v1/namespaces/gen/ingresses/i", {
       ...created.body,
       metadata: { ...created.body.metadata, labels: { x: "y" } },
     });
+    expect(labelled.status).toBe(200);
     expect(labelled.body.metadata.generation).toBe(1);
-    const scaled = await apiJson("PUT", "/apis/apps/v1/namespaces/gen/deployments/d", {
+    const changed = await apiJson("PUT", "/apis/networking.k8s.io/v1/namespaces/gen/ingresses/i", {
       ...labelled.body,
-      spec: { ...labelled.body.spec, replicas: 3 },
+      spec: { defaultBackend: { service: { name: "web", port: { number: 8080 } } } },
     });
-    expect(scaled.body.metadata.generation).toBe(2);
+    expect(changed.status).toBe(200);
+    expect(changed.body.metadata.generation).toBe(2);
   });
 });
 
