@@ -107,6 +107,45 @@ describe("workload controllers with kubectl", () => {
     assert.equal(owner, "CronJob");
   });
 
+  it("autoscales a deployment from the pods' cpu metrics", async () => {
+    ok(await kubectl(cluster, ["create", "deployment", "api", "--image=localhost/busybox:1", "--replicas=1", ...NS]));
+    ok(await kubectl(cluster, ["set", "resources", "deployment/api", "--requests=cpu=100m", ...NS]));
+    ok(await kubectl(cluster, ["rollout", "status", "deployment/api", "--timeout=60s", ...NS], { timeoutMs: 70_000 }));
+    const hpa = {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "api", namespace: "apps" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" },
+        minReplicas: 1,
+        maxReplicas: 3,
+        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }],
+      },
+    };
+    ok(await kubectl(cluster, ["apply", "-f", "-"], { input: JSON.stringify(hpa) }));
+    const pod = (await waitFor(cluster, ["get", "pods", "-l", "app=api", "-o", "jsonpath={.items[*].metadata.name}", ...NS], (o) => o.trim().split(" ").length === 1)).trim();
+    // What a node agent reports: 250m used of 100m requested, 5x the 50% target. Like
+    // Kubernetes, the HPA ignores cpu samples whose window began before the pod was Ready
+    // (timestamps have 1 s resolution), so the sample is taken 2 s after readiness.
+    await new Promise((res) => setTimeout(res, 2000));
+    const metrics = {
+      apiVersion: "metrics.k8s.io/v1beta1",
+      kind: "PodMetrics",
+      metadata: { name: pod, namespace: "apps" },
+      timestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      window: "1s",
+      containers: [{ name: "busybox", usage: { cpu: "250m", memory: "10Mi" } }],
+    };
+    ok(await kubectl(cluster, ["create", "-f", "-"], { input: JSON.stringify(metrics) }));
+    await waitFor(cluster, ["get", "deployment", "api", "-o", "jsonpath={.spec.replicas}", ...NS], (o) => o === "3").catch(async (e) => {
+      console.log((await kubectl(cluster, ["get", "hpa,pods,podmetrics.metrics.k8s.io,events", "-o", "yaml", ...NS])).stdout);
+      throw e;
+    });
+    const events = ok(await kubectl(cluster, ["get", "events", "--field-selector", "reason=SuccessfulRescale", "-o", "jsonpath={.items[*].message}", ...NS]));
+    assert.match(events, /New size: 3/);
+    ok(await kubectl(cluster, ["delete", "hpa,deployment", "api", ...NS]));
+  });
+
   it("deletes a deployment and garbage-collects its replicasets and pods", async () => {
     ok(await kubectl(cluster, ["delete", "deployment", "web", ...NS]));
     await waitFor(cluster, ["get", "rs,pods", "-l", "app=web", "-o", "name", ...NS], (o) => o.trim() === "");
