@@ -255,8 +255,9 @@ export class ObjectStore {
       m.generation = (old.metadata.generation ?? 1) + (sameJson(old.spec, next.spec) ? 0 : 1);
     }
     if (m.deletionTimestamp) {
-      // Finalizers may only be removed once deletion started; the last one's removal deletes.
-      if (!m.finalizers || m.finalizers.length === 0) {
+      // The last finalizer's removal deletes, unless a graceful deletion is still running:
+      // then the node agent's delete with grace 0 finishes it (as Kubernetes does).
+      if ((!m.finalizers || m.finalizers.length === 0) && !m.deletionGracePeriodSeconds) {
         delete m.finalizers;
         if (opts.dryRun) return next;
         return this.commitOne(kind, this.write(kind, "DELETED", next, Number(old.metadata.resourceVersion)), next);
@@ -295,7 +296,16 @@ export class ObjectStore {
     const graceful = kind.kind === "Pod" && kind.group === "" && opts.gracePeriodSeconds !== 0 && (await this.podIsOnLiveNode(current));
     const isNamespace = kind.kind === "Namespace" && kind.group === "";
     if (finalizers.size > 0 || graceful || isNamespace) {
-      if (m.deletionTimestamp) return { object: current, deleted: false }; // already being deleted
+      if (m.deletionTimestamp) {
+        // Already being deleted: only a shorter grace period (the agent's confirmation,
+        // or `--grace-period=0 --force`) changes anything.
+        const grace = opts.gracePeriodSeconds;
+        if (grace === undefined || grace >= (m.deletionGracePeriodSeconds ?? 0)) return { object: current, deleted: false };
+        m.deletionGracePeriodSeconds = grace;
+        if (opts.dryRun) return { object: next, deleted: false };
+        const object = await this.commitOne(kind, this.write(kind, "MODIFIED", next, Number(current.metadata.resourceVersion), current), next);
+        return { object, deleted: false };
+      }
       m.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
       m.deletionGracePeriodSeconds = graceful
         ? (opts.gracePeriodSeconds ?? ((current.spec as { terminationGracePeriodSeconds?: number })?.terminationGracePeriodSeconds ?? 30))

@@ -20,7 +20,7 @@ export async function api(
   return (exports as unknown as { default: Fetcher }).default.fetch(`${BASE}${path}`, { method, headers, body: payload });
 }
 
-export async function apiJson<T = any>(method: string, path: string, body?: unknown, opts = {}): Promise<{ status: number; body: T }> {
+export async function apiJson<T = any>(method: string, path: string, body?: unknown, opts: Parameters<typeof api>[3] = {}): Promise<{ status: number; body: T }> {
   const res = await api(method, path, body, opts);
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as T) : (undefined as T) };

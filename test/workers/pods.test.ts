@@ -91,3 +91,36 @@ describe("pods", () => {
     expect((await apiJson("GET", "/api/v1/namespaces/pg/pods/p")).status).toBe(404);
   });
 });
+
+describe("pods with finalizers under graceful deletion", () => {
+  it("waits for the agent's grace-0 delete after the last finalizer goes, then deletes", async () => {
+    await createNamespace("pf");
+    await apiJson("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: "node-f" } });
+    await apiJson("POST", "/api/v1/namespaces/pf/pods", { ...pod("p"), metadata: { name: "p", finalizers: ["example.com/hold"] } });
+    await apiJson("POST", "/api/v1/namespaces/pf/pods/p/binding", { target: { name: "node-f" } });
+    const del = await apiJson("DELETE", "/api/v1/namespaces/pf/pods/p");
+    expect(del.body.metadata.deletionGracePeriodSeconds).toBe(30);
+    // Removing the finalizer while the pod is still stopping keeps it.
+    const unheld = await apiJson("PATCH", "/api/v1/namespaces/pf/pods/p", { metadata: { finalizers: null } }, { contentType: "application/merge-patch+json" });
+    expect(unheld.status).toBe(200);
+    expect(unheld.body.metadata.deletionTimestamp).toBeTruthy();
+    expect((await apiJson("GET", "/api/v1/namespaces/pf/pods/p")).status).toBe(200);
+    // The agent confirms: gone.
+    expect((await apiJson("DELETE", "/api/v1/namespaces/pf/pods/p?gracePeriodSeconds=0")).status).toBe(200);
+    expect((await apiJson("GET", "/api/v1/namespaces/pf/pods/p")).status).toBe(404);
+  });
+
+  it("a grace-0 delete of a terminating pod that still has finalizers shortens the grace, and the last finalizer's removal deletes", async () => {
+    await createNamespace("pf2");
+    await apiJson("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: "node-f2" } });
+    await apiJson("POST", "/api/v1/namespaces/pf2/pods", { ...pod("p"), metadata: { name: "p", finalizers: ["example.com/hold"] } });
+    await apiJson("POST", "/api/v1/namespaces/pf2/pods/p/binding", { target: { name: "node-f2" } });
+    await apiJson("DELETE", "/api/v1/namespaces/pf2/pods/p");
+    const shortened = await apiJson("DELETE", "/api/v1/namespaces/pf2/pods/p?gracePeriodSeconds=0");
+    expect(shortened.status).toBe(202);
+    expect(shortened.body.metadata.deletionGracePeriodSeconds).toBe(0);
+    const gone = await apiJson("PATCH", "/api/v1/namespaces/pf2/pods/p", { metadata: { finalizers: null } }, { contentType: "application/merge-patch+json" });
+    expect(gone.status).toBe(200);
+    expect((await apiJson("GET", "/api/v1/namespaces/pf2/pods/p")).status).toBe(404);
+  });
+});
