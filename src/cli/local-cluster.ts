@@ -25,6 +25,10 @@ export interface LocalClusterOptions {
   vars?: Record<string, string>;
   /** Show wrangler's own output. */
   verbose?: boolean;
+  /** wrangler's `--log-level` (default: info when verbose, else warn); "debug" includes the Worker's console.debug lines. */
+  logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
+  /** Receives wrangler's output (the Worker's console lines included) as it arrives. */
+  onOutput?: (chunk: string) => void;
 }
 
 export interface LocalCluster {
@@ -146,7 +150,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     "--persist-to", stateDir,
     "--inspector-port", String(await freePort()),
     "--show-interactive-dev-session=false",
-    "--log-level", opts.verbose ? "info" : "warn",
+    "--log-level", opts.logLevel ?? (opts.verbose ? "info" : "warn"),
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   const child = spawn(WRANGLER, args, { cwd: PROJECT_ROOT, env: wranglerEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -154,6 +158,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const keep = (d: Buffer) => {
     output = (output + d.toString()).slice(-20_000);
     if (opts.verbose) process.stderr.write(d);
+    opts.onOutput?.(d.toString());
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);

@@ -5,7 +5,7 @@ import type { KubeObject } from "../resources/types.ts";
 import type { Env } from "../env.ts";
 import { alarmBy, scheduleMaintenance, runMaintenance } from "./maintenance.ts";
 import { reconcileTerminatingNamespaces } from "../controllers/cluster-loop.ts";
-import { ControllerHost, OBSERVED_RESOURCES } from "../controllers/host.ts";
+import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, type RunStats } from "../controllers/host.ts";
 import {
   commitWrites,
   currentRevision,
@@ -157,6 +157,8 @@ export class NamespaceHub extends DurableObject<Env> {
   private bookmarkTimer: ReturnType<typeof setInterval> | null = null;
   /** Changes this hub committed or was told of since it started; exposed for tests and stats. */
   private changesSeen = 0;
+  /** The last controller run of this namespace: passes, actions and its D1 rows read/written. */
+  private lastControllerRun?: RunStats;
   private name = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -283,8 +285,8 @@ export class NamespaceHub extends DurableObject<Env> {
     return this.pumping;
   }
 
-  async stats(): Promise<{ changesSeen: number; watchers: number }> {
-    return { changesSeen: this.changesSeen, watchers: this.watchers.size };
+  async stats(): Promise<{ changesSeen: number; watchers: number; lastControllerRun?: RunStats }> {
+    return { changesSeen: this.changesSeen, watchers: this.watchers.size, lastControllerRun: this.lastControllerRun };
   }
 
   /** Nodes changed: wake the namespaces whose controllers place pods on nodes themselves (DaemonSets). */
@@ -316,6 +318,8 @@ export class NamespaceHub extends DurableObject<Env> {
       const namespace = this.name.slice("ns:".length);
       const host = new ControllerHost(this.env, namespace, this.name, (hub, writes) => this.commit(hub, writes));
       const { requeueAfterMs } = await host.run();
+      this.lastControllerRun = host.lastRun;
+      if (host.lastRun) console.debug(formatRunStats(namespace, host.lastRun));
       if (requeueAfterMs !== undefined) await alarmBy(this.ctx, Date.now() + requeueAfterMs);
       return;
     }

@@ -4,7 +4,7 @@ import { storageResource } from "../resources/index.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { numberSetting, type Env } from "../env.ts";
 import { hubName, materialize } from "./hub.ts";
-import { getRow, listPage, objectKey, openDb, type Db, type Write, type WriteResult } from "./revision-log.ts";
+import { addUsage, getRow, listPage, objectKey, openDb, type D1Usage, type Db, type Write, type WriteResult } from "./revision-log.ts";
 
 /**
  * Kubernetes object semantics over the revision log: uid, generation, timestamps,
@@ -76,11 +76,12 @@ export type Committer = (hub: string, writes: Write[]) => Promise<WriteResult[]>
 export class ObjectStore {
   readonly db: Db;
 
+  /** `local.usage`, when given, accumulates the D1 work of this store's reads and of its writes' commits. */
   constructor(
     private readonly env: Env,
-    private readonly local?: { hub: string; commit: Committer },
+    private readonly local?: { hub: string; commit: Committer; usage?: D1Usage },
   ) {
-    this.db = openDb(env.DB);
+    this.db = openDb(env.DB, local?.usage);
   }
 
   private key(kind: ResourceKind, namespace: string, name: string): string {
@@ -152,8 +153,11 @@ export class ObjectStore {
   /** Commits writes of one namespace (or "" for cluster scope) through its hub. */
   private async commit(namespace: string, writes: Write[]): Promise<WriteResult[]> {
     const name = hubName(namespace);
-    if (this.local?.hub === name) return this.local.commit(name, writes);
-    return this.env.HUB.get(this.env.HUB.idFromName(name)).commit(name, writes);
+    const results =
+      this.local?.hub === name ? await this.local.commit(name, writes) : await this.env.HUB.get(this.env.HUB.idFromName(name)).commit(name, writes);
+    const usage = this.local?.usage;
+    if (usage) for (const r of results) if (r.d1) addUsage(usage, r.d1);
+    return results;
   }
 
   /** `prev` (the state being replaced) lets watchers with selectors see objects leave or enter them. */

@@ -15,7 +15,11 @@ const dialect = new SQLiteAsyncDialect();
  * statements (it expects prepared builder queries).
  */
 export class Db {
-  constructor(readonly d1: D1Database) {}
+  /** `usage`, when given, accumulates what D1 reports for every statement run through this Db. */
+  constructor(
+    readonly d1: D1Database,
+    readonly usage?: D1Usage,
+  ) {}
 
   prepare(query: SQL): D1PreparedStatement {
     const q = dialect.sqlToQuery(query);
@@ -23,21 +27,53 @@ export class Db {
   }
 
   async all<T>(query: SQL): Promise<T[]> {
-    return (await this.prepare(query).all<T>()).results;
+    const r = await this.prepare(query).all<T>();
+    this.count(r.meta);
+    return r.results;
   }
 
   async run(query: SQL): Promise<D1Result> {
-    return this.prepare(query).run();
+    const r = await this.prepare(query).run();
+    this.count(r.meta);
+    return r;
   }
 
   /** One D1 batch: a single transaction; returns each statement's rows. */
   async batch(queries: SQL[]): Promise<unknown[][]> {
+    return (await this.batchResults(queries)).map((r) => r.results ?? []);
+  }
+
+  /** One D1 batch, with each statement's meta (rows read/written). */
+  async batchResults(queries: SQL[]): Promise<D1Result[]> {
     const results = await this.d1.batch(queries.map((q) => this.prepare(q)));
-    return results.map((r) => r.results ?? []);
+    for (const r of results) this.count(r.meta);
+    return results;
+  }
+
+  private count(meta: D1Meta | undefined): void {
+    if (!this.usage) return;
+    this.usage.queries++;
+    this.usage.rowsRead += meta?.rows_read ?? 0;
+    this.usage.rowsWritten += meta?.rows_written ?? 0;
   }
 }
 
-export const openDb = (d1: D1Database): Db => new Db(d1);
+/** D1 work as D1 bills it (`meta.rows_read` / `meta.rows_written`, index rows included). */
+export interface D1Usage {
+  queries: number;
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+export const newUsage = (): D1Usage => ({ queries: 0, rowsRead: 0, rowsWritten: 0 });
+
+export function addUsage(into: D1Usage, more: D1Usage): void {
+  into.queries += more.queries;
+  into.rowsRead += more.rowsRead;
+  into.rowsWritten += more.rowsWritten;
+}
+
+export const openDb = (d1: D1Database, usage?: D1Usage): Db => new Db(d1, usage);
 
 export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -56,7 +92,8 @@ export interface Write {
   prevValue?: string;
 }
 
-export type WriteResult = { ok: true; rev: number } | { ok: false };
+/** `d1`: what this write's statements cost in D1 (its share of the group-committed batch). */
+export type WriteResult = ({ ok: true; rev: number } | { ok: false }) & { d1?: D1Usage };
 
 /** A committed change, as the watch machinery sees it. */
 export interface LogEvent {
@@ -107,10 +144,16 @@ function writeStatements(w: Write): [SQL, SQL] {
 /** Commits many independent writes in one batch (group commit); each succeeds or fails on its own CAS. */
 export async function commitWrites(db: Db, writes: Write[]): Promise<WriteResult[]> {
   if (writes.length === 0) return [];
-  const results = await db.batch(writes.flatMap(writeStatements));
+  const results = await db.batchResults(writes.flatMap(writeStatements));
   return writes.map((_, i) => {
-    const inserted = results[2 * i] as { id: number }[];
-    return inserted.length === 1 ? { ok: true, rev: inserted[0].id } : { ok: false };
+    const [revision, current] = [results[2 * i], results[2 * i + 1]];
+    const inserted = (revision.results ?? []) as { id: number }[];
+    const d1: D1Usage = {
+      queries: 2,
+      rowsRead: (revision.meta?.rows_read ?? 0) + (current.meta?.rows_read ?? 0),
+      rowsWritten: (revision.meta?.rows_written ?? 0) + (current.meta?.rows_written ?? 0),
+    };
+    return inserted.length === 1 ? { ok: true, rev: inserted[0].id, d1 } : { ok: false, d1 };
   });
 }
 
