@@ -66,12 +66,12 @@ function tableEvents(target: Target, includeObject: string | null): TransformStr
   return new TransformStream({
     transform(chunk, controller) {
       buffer += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line.trim()) controller.enqueue(encoder.encode(convert(line) + "\n"));
-      }
+      const end = buffer.lastIndexOf("\n");
+      if (end < 0) return;
+      const lines = buffer.slice(0, end).split("\n").filter((l) => l.trim());
+      buffer = buffer.slice(end + 1);
+      // One chunk in, one chunk out: the hub already sends a commit's events together.
+      if (lines.length > 0) controller.enqueue(encoder.encode(lines.map(convert).join("\n") + "\n"));
     },
   });
 }

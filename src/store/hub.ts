@@ -87,8 +87,13 @@ class Watcher {
     return true;
   }
 
-  /** Sends the events after the cursor that pass the filter. */
+  /**
+   * Sends the events after the cursor that pass the filter, as one chunk: under load a
+   * commit batch carries dozens of events, and one write per event is what delays delivery.
+   */
   deliver(events: LogEvent[]): void {
+    const lines: string[] = [];
+    const add = (type: string, object: KubeObject) => lines.push(JSON.stringify({ type, object }));
     for (const e of events) {
       if (e.rev <= this.cursor) continue;
       this.cursor = e.rev;
@@ -98,13 +103,14 @@ class Watcher {
       if (e.type === "MODIFIED" && e.prevValue !== undefined && !isEmptyFilter(this.filter)) {
         // An object entering the selection is ADDED for this watcher, one leaving it DELETED.
         const matched = matchesFilter(this.filter, materialize(e.prevValue, e.rev));
-        if (matches !== matched) this.send({ type: matches ? "ADDED" : "DELETED", object });
-        else if (matches) this.send({ type: e.type, object });
+        if (matches !== matched) add(matches ? "ADDED" : "DELETED", object);
+        else if (matches) add(e.type, object);
         continue;
       }
       if (!matches) continue;
-      this.send({ type: e.type, object });
+      add(e.type, object);
     }
+    this.sendLines(lines);
   }
 
   sendObject(type: string, object: unknown): void {
@@ -121,8 +127,12 @@ class Watcher {
   }
 
   private send(event: unknown): void {
-    if (this.closed) return;
-    const bytes = encoder.encode(JSON.stringify(event) + "\n");
+    this.sendLines([JSON.stringify(event)]);
+  }
+
+  private sendLines(lines: string[]): void {
+    if (this.closed || lines.length === 0) return;
+    const bytes = encoder.encode(lines.join("\n") + "\n");
     this.queuedBytes += bytes.length;
     if (this.queuedBytes > MAX_BUFFERED_BYTES) return this.close();
     this.writer.write(bytes).then(
