@@ -183,6 +183,25 @@ describe("store: list", () => {
 });
 
 describe("store: watch", () => {
+  it("delivers every event of concurrent writes, in revision order, also as Table rows", async () => {
+    await createNamespace("w-burst");
+    const raw = await api("GET", "/api/v1/namespaces/w-burst/configmaps?watch=1&resourceVersion=0");
+    const table = await api("GET", "/api/v1/namespaces/w-burst/configmaps?watch=1&resourceVersion=0", undefined, {
+      accept: "application/json;as=Table;v=v1;g=meta.k8s.io",
+    });
+    const rawP = readEvents(raw, 8);
+    const tableP = readEvents(table, 8);
+    await new Promise((r) => setTimeout(r, 100));
+    // Concurrent creates share commit batches: several events per chunk.
+    await Promise.all(Array.from({ length: 8 }, (_, i) => apiJson("POST", "/api/v1/namespaces/w-burst/configmaps", cm(`c${i}`))));
+    const rawEvents = await rawP;
+    const revs = rawEvents.map((e) => Number(e.object.metadata.resourceVersion));
+    expect(rawEvents).toHaveLength(8);
+    expect(revs).toEqual([...revs].sort((a, b) => a - b));
+    const tableEvents = await tableP;
+    expect(tableEvents.map((e) => e.object.kind)).toEqual(Array(8).fill("Table"));
+    expect(tableEvents.map((e) => e.object.rows[0].cells[0])).toEqual(rawEvents.map((e) => e.object.metadata.name));
+  });
   it("streams ADDED for the current state, then live changes", async () => {
     await createNamespace("w1");
     await apiJson("POST", "/api/v1/namespaces/w1/configmaps", cm("before"));
