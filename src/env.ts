@@ -10,6 +10,8 @@ export interface Env {
   COMPACTION_INTERVAL_SECONDS?: string;
   /** How long Events live (default 3600). */
   EVENT_TTL_SECONDS?: string;
+  /** The scheduler's scoring: "MostAllocated" (bin packing, default) or "LeastAllocated" (spread). */
+  SCHEDULER_SCORING_STRATEGY?: string;
 }
 
 export function numberSetting(value: string | undefined, fallback: number): number {

@@ -3,6 +3,7 @@ import { getPath, setPath } from "../resources/columns.ts";
 import { groupVersion } from "../resources/index.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { ObjectStore, type DeleteOptions } from "../store/object-store.ts";
+import { bindPod } from "../store/pod-binding.ts";
 import { admitBody, defaultAndValidate, parseFieldValidation } from "./admission.ts";
 import { decodeBody, expectObject, mediaType, readBody, readBodyBytes } from "./body.ts";
 import { ApiError, badRequest, conflict, methodNotAllowed, notFound, successStatus, unavailable } from "./errors.ts";
@@ -287,29 +288,12 @@ async function scale(call: Call, method: string): Promise<Response> {
 }
 
 async function binding(call: Call, method: string): Promise<Response> {
-  const { kind, namespace, name } = call.target;
+  const { namespace, name } = call.target;
   if (method !== "POST") throw methodNotAllowed("pods/binding only supports create (POST)");
   const body = expectObject(await readBody(call.req));
   const nodeName = (body.target as { name?: unknown } | undefined)?.name;
   if (typeof nodeName !== "string" || !nodeName) throw badRequest("Binding.target.name (the node) is required");
-  await call.store.modify(
-    kind,
-    namespace,
-    name!,
-    (pod) => {
-      const spec = pod.spec as { nodeName?: string };
-      if (spec.nodeName) throw conflict(kind, name!, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-      if (pod.metadata.deletionTimestamp) throw conflict(kind, name!, `pod ${name} is being deleted, cannot be assigned to a host`);
-      spec.nodeName = nodeName;
-      const status = (pod.status ??= {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
-      status.conditions = [
-        ...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"),
-        { type: "PodScheduled", status: "True", lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") },
-      ];
-      return pod;
-    },
-    { dryRun: call.dryRun, part: "all" },
-  );
+  await bindPod(call.store, namespace, name!, nodeName, { dryRun: call.dryRun, uid: (body.metadata as { uid?: string } | undefined)?.uid });
   return json({ ...successStatus(), code: 201 }, 201);
 }
 

@@ -220,40 +220,57 @@ export class ControllerHost {
     return kind ? this.store.tryGet(kind, this.namespace, ref.name) : undefined;
   }
 
-  /** Records an Event, folding repeats of the same reason and message into count/lastTimestamp. */
+  /** Records an Event about `involved` in this namespace (see recordEvent). */
   async recordEvent(involved: KubeObject, type: "Normal" | "Warning", reason: string, message: string, now: number): Promise<void> {
-    const name = `${involved.metadata.name}.${fnv1a(`${involved.metadata.uid}/${reason}/${message}`)}`;
-    const ts = isoNow(now);
-    const existing = await this.store.tryGet(eventKind, this.namespace, name);
-    if (existing) {
-      const next = structuredClone(existing);
-      next.count = ((existing.count as number | undefined) ?? 1) + 1;
-      next.lastTimestamp = ts;
-      await this.store.update(eventKind, next, { current: existing });
-      return;
-    }
-    const event: KubeObject = {
-      apiVersion: "v1",
-      kind: "Event",
-      metadata: { name, namespace: this.namespace },
-      involvedObject: {
-        apiVersion: involved.apiVersion,
-        kind: involved.kind,
-        name: involved.metadata.name,
-        namespace: involved.metadata.namespace,
-        uid: involved.metadata.uid,
-        resourceVersion: involved.metadata.resourceVersion,
-      },
-      reason,
-      message,
-      type,
-      source: { component: COMPONENT },
-      reportingComponent: COMPONENT,
-      reportingInstance: COMPONENT,
-      firstTimestamp: ts,
-      lastTimestamp: ts,
-      count: 1,
-    };
-    await this.store.create(eventKind, event);
+    await recordEvent(this.store, { ...involved, metadata: { ...involved.metadata, namespace: this.namespace } }, type, reason, message, now);
   }
+}
+
+/**
+ * Records an Event about `involved` (in its namespace), folding repeats of the same
+ * reason and message into count/lastTimestamp. Shared by the controllers and the scheduler.
+ */
+export async function recordEvent(
+  store: ObjectStore,
+  involved: KubeObject,
+  type: "Normal" | "Warning",
+  reason: string,
+  message: string,
+  now: number,
+  component = COMPONENT,
+): Promise<void> {
+  const namespace = involved.metadata.namespace ?? "";
+  const name = `${involved.metadata.name}.${fnv1a(`${involved.metadata.uid}/${reason}/${message}`)}`;
+  const ts = isoNow(now);
+  const existing = await store.tryGet(eventKind, namespace, name);
+  if (existing) {
+    const next = structuredClone(existing);
+    next.count = ((existing.count as number | undefined) ?? 1) + 1;
+    next.lastTimestamp = ts;
+    await store.update(eventKind, next, { current: existing });
+    return;
+  }
+  const event: KubeObject = {
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name, namespace },
+    involvedObject: {
+      apiVersion: involved.apiVersion,
+      kind: involved.kind,
+      name: involved.metadata.name,
+      namespace: involved.metadata.namespace,
+      uid: involved.metadata.uid,
+      resourceVersion: involved.metadata.resourceVersion,
+    },
+    reason,
+    message,
+    type,
+    source: { component },
+    reportingComponent: component,
+    reportingInstance: component,
+    firstTimestamp: ts,
+    lastTimestamp: ts,
+    count: 1,
+  };
+  await store.create(eventKind, event);
 }

@@ -5,6 +5,8 @@ import type { KubeObject } from "../resources/types.ts";
 import type { Env } from "../env.ts";
 import { alarmBy, scheduleMaintenance, runMaintenance } from "./maintenance.ts";
 import { reconcileTerminatingNamespaces } from "../controllers/cluster-loop.ts";
+import { nodesChanged, podsChanged, runSchedulerIfDue } from "../scheduler/loop.ts";
+import { schedulerHint, type SchedulerHint } from "../scheduler/wake.ts";
 import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, type RunStats } from "../controllers/host.ts";
 import {
   commitWrites,
@@ -244,13 +246,18 @@ export class NamespaceHub extends DurableObject<Env> {
     this.changesSeen += events.length;
     if (this.isCluster) {
       void this.pump();
-      if (events.some((e) => e.resource === "core/nodes")) this.ctx.waitUntil(this.wakeNodeWatchers());
+      if (events.some((e) => e.resource === "core/nodes")) {
+        this.ctx.waitUntil(this.wakeNodeWatchers());
+        this.ctx.waitUntil(nodesChanged(this.ctx));
+      }
     } else {
       this.publish(events);
       if (events.some((e) => e.resource in OBSERVED_RESOURCES)) void this.wake();
       // The cluster hub serves all-namespace watches; it reads the log itself, in order.
       const cluster = this.env.HUB.get(this.env.HUB.idFromName(CLUSTER_HUB));
-      this.ctx.waitUntil(cluster.notify(events.length).catch((e: unknown) => console.error("notify cluster hub:", e)));
+      // It also runs the scheduler: tell it whether pods need placing (or may fit now).
+      const hint = events.some((e) => e.resource === "core/pods") ? schedulerHint(events) : undefined;
+      this.ctx.waitUntil(cluster.notify(events.length, hint).catch((e: unknown) => console.error("notify cluster hub:", e)));
     }
     if (this.isCluster) void scheduleMaintenance(this.ctx, this.env);
   }
@@ -264,9 +271,10 @@ export class NamespaceHub extends DurableObject<Env> {
   }
 
   /** Told by a namespace hub that it committed `count` changes (cluster hub only). */
-  async notify(count: number): Promise<void> {
+  async notify(count: number, hint?: SchedulerHint): Promise<void> {
     await this.remember(CLUSTER_HUB);
     this.changesSeen += count;
+    if (hint) await podsChanged(this.ctx, hint);
     if (this.watchers.size > 0) await this.pump();
     await scheduleMaintenance(this.ctx, this.env);
   }
@@ -320,7 +328,7 @@ export class NamespaceHub extends DurableObject<Env> {
 
   /**
    * Alarms are at-least-once, and all work here is level-triggered, so a repeat is harmless.
-   * Namespace hub: run the controllers. Cluster hub: namespace lifecycle, then housekeeping when due.
+   * Namespace hub: run the controllers. Cluster hub: namespace lifecycle, the scheduler, then housekeeping when due.
    */
   async alarm(): Promise<void> {
     this.name = (await this.ctx.storage.get<string>("name")) ?? this.name;
@@ -335,9 +343,10 @@ export class NamespaceHub extends DurableObject<Env> {
     }
     this.name = CLUSTER_HUB;
     const { acted, waiting } = await reconcileTerminatingNamespaces(this.env);
+    const schedulerAt = await runSchedulerIfDue(this.env, this.ctx);
     const maintenanceAt = await runMaintenance(this.env, this.ctx);
     const retryAt = acted ? Date.now() : waiting ? Date.now() + 2000 : undefined;
-    const next = [maintenanceAt, retryAt].filter((t): t is number => t !== undefined);
+    const next = [schedulerAt, maintenanceAt, retryAt].filter((t): t is number => t !== undefined);
     if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
   }
 

@@ -1,0 +1,177 @@
+import { sql } from "drizzle-orm";
+import { ApiError } from "../api/errors.ts";
+import { recordEvent } from "../controllers/host.ts";
+import type { Env } from "../env.ts";
+import { podKind } from "../resources/pod.ts";
+import type { KubeObject } from "../resources/types.ts";
+import { materialize } from "../store/hub.ts";
+import { alarmBy } from "../store/maintenance.ts";
+import { ObjectStore } from "../store/object-store.ts";
+import { bindPod } from "../store/pod-binding.ts";
+import { openDb } from "../store/revision-log.ts";
+import { schedule } from "./schedule.ts";
+import type { Decision, SchedulerConfig } from "./types.ts";
+import { wantsScheduling, type SchedulerHint } from "./wake.ts";
+
+/**
+ * The scheduler as the cluster hub runs it from its alarm. Woken (through the hub) by
+ * pods created unbound and, while some pods are unschedulable, by node changes and by
+ * pods releasing resources; otherwise it retries with a backoff. Each run reads all
+ * unfinished pods and all nodes (two queries), places every pending pod in one
+ * `schedule` call, then binds (CAS: never twice) or marks PodScheduled=False with an
+ * aggregated FailedScheduling event. Nothing pending: no work, no alarm.
+ */
+
+const DUE = "scheduler:due";
+const BACKLOG = "scheduler:backlog";
+const BACKOFF = "scheduler:backoff";
+/** A short delay lets a burst of creates become one batch. */
+export const BATCH_DELAY_MS = 20;
+const MIN_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 60_000;
+const WRITE_CONCURRENCY = 32;
+export const SCHEDULER_NAME = "default-scheduler";
+
+export interface SchedulerRun {
+  pending: number;
+  bound: number;
+  unschedulable: number;
+  /** Bindings lost to a race (someone else bound or deleted the pod first). */
+  conflicts: number;
+}
+
+export async function requestScheduling(ctx: DurableObjectState, at: number): Promise<void> {
+  const due = await ctx.storage.get<number>(DUE);
+  if (due === undefined || due > at) await ctx.storage.put(DUE, at);
+  await alarmBy(ctx, at);
+}
+
+/** Pods changed in some namespace (the hint says how); wake the scheduler if that matters. */
+export async function podsChanged(ctx: DurableObjectState, hint: SchedulerHint): Promise<void> {
+  if (hint.pending || (hint.released && (await ctx.storage.get<boolean>(BACKLOG)))) await requestScheduling(ctx, Date.now() + BATCH_DELAY_MS);
+}
+
+/** Nodes changed: unschedulable pods may fit now. */
+export async function nodesChanged(ctx: DurableObjectState): Promise<void> {
+  if (await ctx.storage.get<boolean>(BACKLOG)) await requestScheduling(ctx, Date.now() + BATCH_DELAY_MS);
+}
+
+/** When the scheduler wants to run next (undefined: nothing to do). */
+export async function schedulerDue(ctx: DurableObjectState): Promise<number | undefined> {
+  return ctx.storage.get<number>(DUE);
+}
+
+/** Runs the scheduler if it is due (or nearly); returns when it wants to run next. */
+export async function runSchedulerIfDue(env: Env, ctx: DurableObjectState, now = Date.now()): Promise<number | undefined> {
+  const due = await ctx.storage.get<number>(DUE);
+  if (due === undefined || due > now + BATCH_DELAY_MS) return due;
+  await ctx.storage.delete(DUE);
+  let run: SchedulerRun;
+  try {
+    run = await runScheduler(env, now);
+  } catch (e) {
+    console.error("scheduler run failed:", e);
+    run = { pending: 1, bound: 0, unschedulable: 1, conflicts: 0 };
+  }
+  const waiting = run.unschedulable > 0 || run.conflicts > 0;
+  let next: number | undefined;
+  if (waiting) {
+    const backoff = run.bound > 0 ? MIN_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, 2 * ((await ctx.storage.get<number>(BACKOFF)) ?? MIN_BACKOFF_MS / 2));
+    await ctx.storage.put({ [BACKLOG]: true, [BACKOFF]: backoff });
+    next = Date.now() + (run.conflicts > 0 ? BATCH_DELAY_MS : backoff);
+  } else {
+    await ctx.storage.delete([BACKLOG, BACKOFF]);
+  }
+  // Wake-ups that arrived during the run keep their (earlier) time.
+  const requested = await ctx.storage.get<number>(DUE);
+  if (requested !== undefined && (next === undefined || requested < next)) next = requested;
+  if (next !== undefined) await ctx.storage.put(DUE, next);
+  return next;
+}
+
+export function schedulerConfig(env: Env): Partial<SchedulerConfig> {
+  return env.SCHEDULER_SCORING_STRATEGY === "LeastAllocated" ? { scoringStrategy: "LeastAllocated" } : {};
+}
+
+/** One scheduling round over every pending pod. */
+export async function runScheduler(env: Env, now = Date.now()): Promise<SchedulerRun> {
+  const db = openDb(env.DB);
+  const podRows = await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects
+    WHERE resource = 'core/pods' AND coalesce(json_extract(value, '$.status.phase'), '') NOT IN ('Succeeded', 'Failed')`);
+  const pending: KubeObject[] = [];
+  const bound: KubeObject[] = [];
+  let namespaceSelectors = false;
+  for (const row of podRows) {
+    const pod = materialize(row.value, row.rev);
+    if ((pod.spec as { nodeName?: string } | undefined)?.nodeName) bound.push(pod);
+    else if (wantsScheduling(pod)) pending.push(pod);
+    else continue;
+    if (row.value.includes('"namespaceSelector"')) namespaceSelectors = true;
+  }
+  const run: SchedulerRun = { pending: pending.length, bound: 0, unschedulable: 0, conflicts: 0 };
+  if (pending.length === 0) return run;
+  const nodes = (await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = 'core/nodes' ORDER BY name`)).map((r) =>
+    materialize(r.value, r.rev),
+  );
+  // With no nodes at all there is nothing to say yet: wait quietly for the first node.
+  if (nodes.length === 0) return { ...run, unschedulable: pending.length };
+  const namespaces = namespaceSelectors
+    ? (await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = 'core/namespaces'`)).map((r) => materialize(r.value, r.rev))
+    : [];
+  const decisions = schedule(pending, nodes, bound, schedulerConfig(env), namespaces);
+  const store = new ObjectStore(env);
+  for (let i = 0; i < decisions.length; i += WRITE_CONCURRENCY)
+    await Promise.all(decisions.slice(i, i + WRITE_CONCURRENCY).map((d) => apply(store, d, now, run)));
+  return run;
+}
+
+async function apply(store: ObjectStore, d: Decision, now: number, run: SchedulerRun): Promise<void> {
+  const pod = d.pod;
+  const { namespace = "", name = "" } = pod.metadata;
+  try {
+    if (d.nodeName !== undefined) {
+      await bindPod(store, namespace, name, d.nodeName, { uid: pod.metadata.uid, current: pod, now });
+      run.bound++;
+      await recordEvent(store, pod, "Normal", "Scheduled", `Successfully assigned ${namespace}/${name} to ${d.nodeName}`, now, SCHEDULER_NAME);
+      return;
+    }
+    run.unschedulable++;
+    await markUnschedulable(store, pod, d.message, now);
+    await recordEvent(store, pod, "Warning", "FailedScheduling", d.message, now, SCHEDULER_NAME);
+  } catch (e) {
+    // Bound, changed or deleted by someone else meanwhile: the next round sees the new state.
+    if (e instanceof ApiError && (e.code === 409 || e.code === 404)) {
+      if (d.nodeName !== undefined) run.conflicts++;
+      return;
+    }
+    console.error(`scheduler: ${namespace}/${name}:`, e);
+  }
+}
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastProbeTime?: string | null;
+  lastTransitionTime?: string;
+}
+
+/** PodScheduled=False, reason Unschedulable, with the message; no write when it already says so. */
+async function markUnschedulable(store: ObjectStore, pod: KubeObject, message: string, now: number): Promise<void> {
+  const status = (pod.status ?? {}) as { conditions?: Condition[] };
+  const conditions = Array.isArray(status.conditions) ? status.conditions : [];
+  const old = conditions.find((c) => c.type === "PodScheduled");
+  if (old?.status === "False" && old.reason === "Unschedulable" && old.message === message) return;
+  const next = structuredClone(pod);
+  const condition: Condition = {
+    type: "PodScheduled",
+    status: "False",
+    reason: "Unschedulable",
+    message,
+    lastProbeTime: null,
+    lastTransitionTime: old?.status === "False" && old.lastTransitionTime ? old.lastTransitionTime : new Date(now).toISOString().replace(/\.\d+Z$/, "Z"),
+  };
+  next.status = { ...status, conditions: [...conditions.filter((c) => c.type !== "PodScheduled"), condition] };
+  await store.update(podKind, next, { part: "status", current: pod });
+}

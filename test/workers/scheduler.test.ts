@@ -1,0 +1,156 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import { runScheduler } from "../../src/scheduler/loop.ts";
+import { apiJson, createNamespace } from "./helpers.ts";
+
+/** The scheduler in the cluster hub over real D1 and Durable Objects, driven through the API. */
+
+const cluster = () => env.HUB.get(env.HUB.idFromName("cluster"));
+const created: { nodes: string[]; pods: string[] } = { nodes: [], pods: [] };
+
+async function node(name: string, opts: { cpu?: string; labels?: Record<string, string>; taints?: unknown[]; unschedulable?: boolean; ready?: string } = {}) {
+  const r = await apiJson("POST", "/api/v1/nodes", {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels: { "kubernetes.io/hostname": name, ...opts.labels } },
+    spec: { ...(opts.taints ? { taints: opts.taints } : {}), ...(opts.unschedulable ? { unschedulable: true } : {}) },
+    status: { allocatable: { cpu: opts.cpu ?? "2", memory: "4Gi", pods: "110" }, conditions: [{ type: "Ready", status: opts.ready ?? "True" }] },
+  });
+  expect(r.status).toBe(201);
+  created.nodes.push(name);
+}
+
+async function pod(ns: string, name: string, spec: Record<string, unknown> = {}, cpu?: string) {
+  const r = await apiJson("POST", `/api/v1/namespaces/${ns}/pods`, {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name },
+    spec: { containers: [{ name: "c", image: "i", resources: cpu ? { requests: { cpu } } : {} }], ...spec },
+  });
+  expect(r.status).toBe(201);
+  created.pods.push(`${ns}/${name}`);
+  return r.body;
+}
+
+const getPod = async (ns: string, name: string) => (await apiJson("GET", `/api/v1/namespaces/${ns}/pods/${name}`)).body;
+const scheduledCondition = (p: any) => (p.status?.conditions ?? []).find((c: { type: string }) => c.type === "PodScheduled");
+
+/** Waits (running the cluster hub's alarm when set) until `check` holds; fails with `what` after 10 s. */
+async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await runDurableObjectAlarm(cluster());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const nodeOf = (ns: string, name: string) => until(`${ns}/${name} bound`, async () => (await getPod(ns, name)).spec.nodeName as string | undefined);
+const unschedulableMessage = (ns: string, name: string, message?: string) =>
+  until(`${ns}/${name} unschedulable${message ? `: ${message}` : ""}`, async () => {
+    const c = scheduledCondition(await getPod(ns, name));
+    return c?.status === "False" && (message === undefined || c.message === message) ? c : undefined;
+  });
+
+async function events(ns: string, pod: string) {
+  return (await apiJson("GET", `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name%3D${pod}`)).body.items as any[];
+}
+
+afterEach(async () => {
+  for (const p of created.pods.splice(0)) {
+    const [ns, name] = p.split("/");
+    await apiJson("DELETE", `/api/v1/namespaces/${ns}/pods/${name}?gracePeriodSeconds=0`);
+  }
+  for (const n of created.nodes.splice(0)) await apiJson("DELETE", `/api/v1/nodes/${n}`);
+});
+
+describe("scheduler (cluster hub)", () => {
+  it("binds pods created unbound by bin packing, never overcommits, and explains the one that does not fit", async () => {
+    await createNamespace("sched-a");
+    await node("cp", { taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }] });
+    await node("n1");
+    await node("n2");
+    for (const name of ["p1", "p2", "p3", "p4", "p5"]) await pod("sched-a", name, {}, "1");
+    expect(await nodeOf("sched-a", "p1")).toBe("n1");
+    expect(await nodeOf("sched-a", "p2")).toBe("n1");
+    expect(await nodeOf("sched-a", "p3")).toBe("n2");
+    expect(await nodeOf("sched-a", "p4")).toBe("n2");
+    const message = "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu.";
+    const c = await unschedulableMessage("sched-a", "p5", message);
+    expect(c).toMatchObject({ type: "PodScheduled", status: "False", reason: "Unschedulable", message });
+    const p5 = await getPod("sched-a", "p5");
+    expect(p5.spec.nodeName).toBeUndefined();
+    expect(p5.status.phase).toBe("Pending");
+    const failed = await events("sched-a", "p5");
+    expect(failed.map((e) => [e.type, e.reason, e.message, e.source.component])).toEqual([["Warning", "FailedScheduling", message, "default-scheduler"]]);
+    const scheduled = await events("sched-a", "p1");
+    expect(scheduled.map((e) => [e.type, e.reason, e.message])).toEqual([["Normal", "Scheduled", "Successfully assigned sched-a/p1 to n1"]]);
+    expect(scheduledCondition(await getPod("sched-a", "p1")).status).toBe("True");
+
+    // A bound pod goes away: the waiting one is retried and fits where it was.
+    expect((await apiJson("DELETE", "/api/v1/namespaces/sched-a/pods/p1?gracePeriodSeconds=0")).status).toBe(200);
+    expect(await nodeOf("sched-a", "p5")).toBe("n1");
+    expect(scheduledCondition(await getPod("sched-a", "p5"))).toMatchObject({ status: "True" });
+  });
+
+  it("retries unschedulable pods when nodes change: a new cordoned node, then uncordoned", async () => {
+    await createNamespace("sched-b");
+    await node("b1");
+    await node("b-down", { ready: "False", labels: { disk: "ssd" } });
+    await pod("sched-b", "wants-ssd", { nodeSelector: { disk: "ssd" } });
+    await unschedulableMessage(
+      "sched-b",
+      "wants-ssd",
+      "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.",
+    );
+    await node("b-ssd", { labels: { disk: "ssd" }, unschedulable: true });
+    await unschedulableMessage(
+      "sched-b",
+      "wants-ssd",
+      "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) were unschedulable.",
+    );
+    const uncordon = await apiJson("PATCH", "/api/v1/nodes/b-ssd", { spec: { unschedulable: false } }, { contentType: "application/merge-patch+json" });
+    expect(uncordon.status).toBe(200);
+    expect(await nodeOf("sched-b", "wants-ssd")).toBe("b-ssd");
+    // Two messages over time: two FailedScheduling events, one per message, then Scheduled.
+    expect((await events("sched-b", "wants-ssd")).map((e) => e.reason).sort()).toEqual(["FailedScheduling", "FailedScheduling", "Scheduled"]);
+  });
+
+  it("leaves pods of other schedulers alone, and keeps no work pending when nothing waits", async () => {
+    await createNamespace("sched-c");
+    await node("c1");
+    await pod("sched-c", "mine");
+    await pod("sched-c", "theirs", { schedulerName: "other-scheduler" });
+    expect(await nodeOf("sched-c", "mine")).toBe("c1");
+    const state = await until("the scheduler to go idle", () =>
+      runInDurableObject(cluster(), async (_hub, s) => {
+        const keys = await s.storage.list({ prefix: "scheduler:" });
+        return keys.size === 0 ? keys : undefined;
+      }),
+    );
+    expect([...state.keys()]).toEqual([]);
+    const theirs = await getPod("sched-c", "theirs");
+    expect(theirs.spec.nodeName).toBeUndefined();
+    expect(scheduledCondition(theirs)).toBeUndefined();
+    expect(await runScheduler(env)).toEqual({ pending: 0, bound: 0, unschedulable: 0, conflicts: 0 });
+  });
+
+  it("binds a pod once even when two scheduler rounds race", async () => {
+    await createNamespace("sched-d");
+    await node("d1");
+    await node("d2");
+    await pod("sched-d", "only", { schedulingGates: [{ name: "hold" }] });
+    // Gated pods wait; lifting the gate makes it pending. Two rounds race for it.
+    const lifted = await apiJson("PATCH", "/api/v1/namespaces/sched-d/pods/only", { spec: { schedulingGates: null } }, { contentType: "application/merge-patch+json" });
+    expect(lifted.status).toBe(200);
+    // (The hub's own alarm, woken by the patch, may be a third contender.)
+    const [a, b] = await Promise.all([runScheduler(env), runScheduler(env)]);
+    expect(a.bound + b.bound).toBeLessThanOrEqual(1);
+    expect(["d1", "d2"]).toContain(await nodeOf("sched-d", "only"));
+    const p = await getPod("sched-d", "only");
+    expect(p.status.conditions.filter((c: { type: string }) => c.type === "PodScheduled")).toHaveLength(1);
+    expect((await events("sched-d", "only")).map((e) => [e.reason, e.count])).toEqual([["Scheduled", 1]]);
+  });
+});
