@@ -1,0 +1,181 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { constants as osConstants } from "node:os";
+import type { Pod } from "./container-record.ts";
+import type { RuntimeInfo } from "./node-status.ts";
+import { rfc3339 } from "./pod-status.ts";
+import { StartError, type ContainerExit, type PodSandbox, type RunningContainer, type Runtime, type StartRequest } from "./runtime.ts";
+
+/**
+ * The `process` runtime: runs a container's command/args with its env as a host process,
+ * in its own PID, mount (private /proc), UTS and IPC namespaces via `unshare` where the
+ * host allows it (degraded, with a warning, where it does not). Images are not pulled:
+ * the command must exist on this machine. Pods share the host's network (podIP = hostIP).
+ * Logs go to <data-dir>/pods/<namespace>_<name>_<uid>/<container>/<restart>.log.
+ */
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+type Isolation = { flags: string[]; describe: string } | undefined;
+
+/** Which unshare works here: as root, then in a user namespace, else none. */
+function detectIsolation(): { isolation: Isolation; warning?: string } {
+  const tries: { flags: string[]; describe: string }[] = [
+    { flags: ["--pid", "--fork", "--mount-proc", "--uts", "--ipc", "--kill-child"], describe: "pid, mount, uts, ipc namespaces" },
+    { flags: ["--user", "--map-root-user", "--pid", "--fork", "--mount-proc", "--uts", "--ipc", "--kill-child"], describe: "user, pid, mount, uts, ipc namespaces" },
+  ];
+  let last = "unshare is not installed";
+  for (const t of tries) {
+    const r = spawnSync("unshare", [...t.flags, "--", "true"], { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
+    if (r.status === 0) return { isolation: t };
+    last = r.error ? String(r.error.message) : (r.stderr?.toString().trim() || `exit ${r.status}`);
+  }
+  return { isolation: undefined, warning: `no namespace isolation: unshare failed here (${last}); containers run as plain host processes` };
+}
+
+/** Finds an executable the way execvp does. */
+export function lookPath(cmd: string, path: string): string | undefined {
+  const candidates = cmd.includes("/") ? [cmd] : path.split(":").filter(Boolean).map((d) => join(d, cmd));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      if (statSync(c).isFile()) return c;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number | undefined {
+  return signal ? (osConstants.signals as Record<string, number>)[signal] : undefined;
+}
+
+export class ProcessRuntime implements Runtime {
+  readonly name = "process";
+  private readonly isolation: Isolation;
+  private readonly warnings: string[];
+  private readonly running = new Map<ChildProcess, Promise<ContainerExit>>();
+
+  constructor(
+    private readonly opts: { dataDir: string; hostIP: string },
+  ) {
+    const { isolation, warning } = detectIsolation();
+    this.isolation = isolation;
+    this.warnings = [
+      "process runtime: images are not pulled, each container's command runs from this machine's filesystem",
+      "pods share the host network (podIP = hostIP)",
+      "resource limits are not enforced",
+      ...(warning ? [warning] : []),
+    ];
+  }
+
+  info(): RuntimeInfo {
+    return { version: "process://0.1.0", warnings: this.warnings };
+  }
+
+  /** Where a pod's files live. */
+  podDir(pod: Pod): string {
+    return join(this.opts.dataDir, "pods", `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid}`);
+  }
+
+  async createSandbox(pod: Pod): Promise<PodSandbox> {
+    mkdirSync(this.podDir(pod), { recursive: true });
+    return { podIP: this.opts.hostIP };
+  }
+
+  async removeSandbox(pod: Pod): Promise<void> {
+    rmSync(this.podDir(pod), { recursive: true, force: true });
+  }
+
+  async startContainer(req: StartRequest): Promise<RunningContainer> {
+    const { pod, container } = req;
+    if (!req.argv || req.argv.length === 0)
+      throw new StartError(
+        "StartError",
+        `the process runtime does not pull images, so it cannot run ${container.image}'s default entrypoint: give container "${container.name}" a command`,
+      );
+    const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: pod.metadata.name, ...req.env };
+    const exe = lookPath(req.argv[0], env.PATH);
+    if (!exe)
+      throw new StartError(
+        "StartError",
+        `exec: "${req.argv[0]}": executable file not found in $PATH (the process runtime runs commands from this machine, not from image ${container.image})`,
+      );
+    const podDir = this.podDir(pod);
+    const logDir = join(podDir, container.name);
+    mkdirSync(logDir, { recursive: true });
+    const cwd = container.workingDir && existsSync(container.workingDir) ? container.workingDir : podDir;
+    const argv = [exe, ...req.argv.slice(1)];
+    const full = this.isolation
+      ? ["unshare", ...this.isolation.flags, "--", "/bin/sh", "-c", 'hostname "$0" 2>/dev/null; exec "$@"', pod.metadata.name, ...argv]
+      : argv;
+    const log = openSync(join(logDir, `${req.restartCount}.log`), "a");
+    let child: ChildProcess;
+    try {
+      child = spawn(full[0], full.slice(1), { cwd, env, stdio: ["ignore", log, log] });
+    } finally {
+      closeSync(log);
+    }
+    const id = randomBytes(16).toString("hex");
+    const startedAt = rfc3339(Date.now());
+    const exited = new Promise<ContainerExit>((resolve) => {
+      child.once("error", (e) => {
+        this.running.delete(child);
+        resolve({ exitCode: 128, reason: "StartError", message: e.message, finishedAt: rfc3339(Date.now()) });
+      });
+      child.once("exit", (code, signal) => {
+        this.running.delete(child);
+        const signo = signalNumber(signal);
+        const exitCode = code ?? 128 + (signo ?? 9);
+        resolve({ exitCode, ...(signo ? { signal: signo } : {}), reason: exitCode === 0 ? "Completed" : "Error", finishedAt: rfc3339(Date.now()) });
+      });
+    });
+    this.running.set(child, exited);
+    const stop = (graceSeconds: number) => this.stopChild(child, exited, graceSeconds);
+    return { containerID: `process://${id}`, imageID: "", startedAt, exited, stop };
+  }
+
+  /** SIGTERM to the container's main process (inside the namespace), SIGKILL to all of it after the grace period. */
+  private async stopChild(child: ChildProcess, exited: Promise<ContainerExit>, graceSeconds: number): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    const pid = child.pid;
+    const target = this.isolation ? innerPid(pid) : pid;
+    try {
+      if (graceSeconds > 0 && target !== undefined) process.kill(target, "SIGTERM");
+    } catch {
+      /* gone */
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const killed = new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        // unshare --kill-child: its death takes the namespace's init, and with it every process inside.
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+        r();
+      }, graceSeconds * 1000);
+    });
+    await Promise.race([exited, killed]);
+    clearTimeout(timer);
+    await exited;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.running].map(([c, exited]) => this.stopChild(c, exited, 0)));
+  }
+}
+
+/** The first child of unshare --fork: the container's PID 1, as the host sees it. */
+function innerPid(pid: number): number | undefined {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+    return children.length ? Number(children[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

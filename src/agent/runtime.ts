@@ -1,0 +1,64 @@
+import type { ContainerSpec, Pod } from "./container-record.ts";
+import type { RuntimeInfo } from "./node-status.ts";
+
+/** The interface every container runtime of the agent implements (process, hollow, podman). */
+
+export interface ContainerExit {
+  exitCode: number;
+  signal?: number;
+  /** Completed (0), Error, OOMKilled, ... */
+  reason: string;
+  message?: string;
+  finishedAt: string;
+}
+
+export interface RunningContainer {
+  /** `<runtime>://<id>`, as containerStatuses[].containerID shows it. */
+  containerID: string;
+  imageID: string;
+  startedAt: string;
+  /** Settles once, when the container's process has ended (never rejects). */
+  exited: Promise<ContainerExit>;
+  /** SIGTERM, then SIGKILL after `graceSeconds`; resolves when it has ended. */
+  stop(graceSeconds: number): Promise<void>;
+}
+
+/** A pod's shared environment (network namespace, directories): made before its containers. */
+export interface PodSandbox {
+  podIP: string;
+}
+
+/** Why a container could not start; becomes the container's waiting/terminated reason. */
+export class StartError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    /** Retried like a crash (CrashLoopBackOff) rather than shown as waiting (e.g. ErrImagePull). */
+    readonly asCrash = true,
+  ) {
+    super(message);
+  }
+}
+
+export interface StartRequest {
+  pod: Pod;
+  sandbox: PodSandbox;
+  container: ContainerSpec;
+  /** Resolved environment (literal values, valueFrom, envFrom). */
+  env: Record<string, string>;
+  /** command and args with $(VAR) references expanded. */
+  argv: string[] | undefined;
+  restartCount: number;
+}
+
+export interface Runtime {
+  readonly name: string;
+  /** Version and what it cannot do here (reported on the Node). */
+  info(): RuntimeInfo;
+  createSandbox(pod: Pod): Promise<PodSandbox>;
+  startContainer(req: StartRequest): Promise<RunningContainer>;
+  /** Releases what createSandbox made; the pod's containers have all ended. */
+  removeSandbox(pod: Pod): Promise<void>;
+  /** Stops everything still running (agent shutdown). */
+  close(): Promise<void>;
+}
