@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { adminToken, PROJECT_ROOT, startLocalCluster } from "./local-cluster.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
+import { AGENT_USAGE, agentCommand } from "../agent/agent-cli.ts";
 
 /** `edgeplane start|kubeconfig|help` */
 
@@ -11,7 +12,7 @@ const USAGE = `usage: edgeplane <command>
         and write an admin kubeconfig to <data-dir>/kubeconfig (default .edgeplane/)
   kubeconfig --server URL [--data-dir D]
         print an admin kubeconfig for a running control plane
-`;
+${AGENT_USAGE}`;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -50,6 +51,8 @@ async function main() {
   switch (cmd) {
     case "start":
       return start(args);
+    case "agent":
+      return agentCommand(args, PROJECT_ROOT);
     case "kubeconfig": {
       const server = flag(args, "server");
       if (!server) throw new Error("kubeconfig needs --server URL");

@@ -1,0 +1,122 @@
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { ApiClient, type ApiConfig } from "./api-client.ts";
+import type { Pod } from "./container-record.ts";
+import { hostFacts } from "./host-info.ts";
+import { NodeAgent } from "./node-agent.ts";
+import type { HostFacts } from "./node-status.ts";
+import { PodSource } from "./pod-source.ts";
+import { selectRuntime, type RuntimeName } from "./runtime-select.ts";
+
+/**
+ * An agent process: one real node, or N hollow nodes sharing one pod watch. Registers the
+ * node(s), then feeds each node's pods from the watch to its NodeAgent.
+ */
+
+export interface AgentOptions {
+  api: ApiConfig;
+  /** Node name (default: this host's name); hollow nodes are <name>-0 ... <name>-(N-1). */
+  name?: string;
+  runtime?: RuntimeName | "auto";
+  labels?: Record<string, string>;
+  dataDir: string;
+  /** Hollow only: how many nodes. */
+  nodes?: number;
+  /** Hollow only: how long a container takes to "start". */
+  hollowStartDelayMs?: number;
+  statusReportMs?: number;
+  statusUpdateMs?: number;
+  leaseDurationSeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningAgent {
+  nodes: NodeAgent[];
+  runtime: string;
+  /** One line: runtime chosen and what it lacks. */
+  note: string;
+  source: PodSource;
+  stop(): Promise<void>;
+}
+
+/** A DNS-1123 subdomain from a host name. */
+export function nodeNameFrom(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "").slice(0, 253) || "node";
+}
+
+function hollowFacts(base: HostFacts, name: string, i: number): HostFacts {
+  return {
+    ...base,
+    hostname: name,
+    internalIP: `10.63.${(i >> 8) & 255}.${i & 255}`,
+    cpu: "4",
+    memory: "16Gi",
+    ephemeralStorage: "100Gi",
+    pods: "110",
+    machineID: `hollow-${name}`,
+    systemUUID: `hollow-${name}`,
+  };
+}
+
+export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  const log = o.log ?? ((l: string) => console.log(`edgeplane agent: ${l}`));
+  const api = new ApiClient(o.api);
+  const host = hostFacts(o.dataDir);
+  const kind = o.runtime ?? "auto";
+  const { runtime, note } = selectRuntime(kind, { dataDir: join(o.dataDir, "agent"), hostIP: host.internalIP, hollowStartDelayMs: o.hollowStartDelayMs });
+  const base = nodeNameFrom(o.name ?? hostname());
+  const hollow = runtime.name === "hollow";
+  const count = hollow ? Math.max(1, o.nodes ?? 1) : 1;
+  const nodes: NodeAgent[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = hollow && (o.nodes ?? 1) > 1 ? `${base}-${i}` : base;
+    nodes.push(
+      new NodeAgent({
+        api,
+        name,
+        runtime,
+        host: hollow ? hollowFacts(host, name, i) : host,
+        labels: { ...(hollow ? { "edgeplane.dev/hollow": "true" } : {}), ...(o.labels ?? {}) },
+        log,
+        events: !hollow,
+        statusReportMs: o.statusReportMs,
+        statusUpdateMs: o.statusUpdateMs,
+        leaseDurationSeconds: o.leaseDurationSeconds,
+      }),
+    );
+  }
+  // Register in small batches (a thousand hollow nodes should not open a thousand connections at once).
+  for (let i = 0; i < nodes.length; i += 32) await Promise.all(nodes.slice(i, i + 32).map((n) => n.register()));
+  for (const n of nodes) n.start();
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const nodeOf = (p: Pod) => byName.get(p.spec?.nodeName ?? "");
+  const source = new PodSource(
+    api,
+    {
+      replace(pods) {
+        const per = new Map<NodeAgent, Pod[]>(nodes.map((n) => [n, []]));
+        for (const p of pods) nodeOf(p) && per.get(nodeOf(p)!)!.push(p);
+        for (const [n, list] of per) n.replace(list);
+      },
+      upsert: (p) => nodeOf(p)?.upsert(p),
+      remove: (p) => nodeOf(p)?.remove(p),
+    },
+    { fieldSelector: nodes.length === 1 ? `spec.nodeName=${nodes[0].name}` : undefined, log },
+  );
+  source.start();
+  log(`${nodes.length === 1 ? `node ${nodes[0].name}` : `${nodes.length} hollow nodes (${nodes[0].name} ...)`} ready; ${note}`);
+  let stopped: Promise<void> | undefined;
+  return {
+    nodes,
+    runtime: runtime.name,
+    note,
+    source,
+    stop: () =>
+      (stopped ??= (async () => {
+        await source.stop();
+        await Promise.all(nodes.map((n) => n.stop()));
+        await runtime.close();
+        api.close();
+      })()),
+  };
+}

@@ -1,0 +1,213 @@
+import { ApiStatusError, type ApiClient } from "./api-client.ts";
+import type { DataSource } from "./container-env.ts";
+import type { Pod } from "./container-record.ts";
+import { podRef, recordEvent } from "./event-recorder.ts";
+import { buildNodeStatus, nodeLabels, shouldReportNodeStatus, type HostFacts, type NodeStatus } from "./node-status.ts";
+import { sleep } from "./pod-source.ts";
+import { PodWorker } from "./pod-worker.ts";
+import type { Runtime } from "./runtime.ts";
+
+/**
+ * One node: registers its Node, renews its Lease in kube-node-lease (which never rewrites
+ * the Node), posts Node status when it changes or every `statusReportMs`, and runs a
+ * PodWorker per pod assigned to it.
+ */
+
+export interface NodeAgentOptions {
+  api: ApiClient;
+  name: string;
+  runtime: Runtime;
+  host: HostFacts;
+  labels: Record<string, string>;
+  log: (line: string) => void;
+  /** Record events (Started, Killing, BackOff, ...); hollow nodes at scale may turn them off. */
+  events?: boolean;
+  /** How often status is computed (the kubelet's nodeStatusUpdateFrequency, 10 s). */
+  statusUpdateMs?: number;
+  /** How often an unchanged status is posted anyway (the kubelet's nodeStatusReportFrequency, 5 min). */
+  statusReportMs?: number;
+  leaseDurationSeconds?: number;
+}
+
+const NODE_LEASE_NS = "kube-node-lease";
+const microTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, "000Z");
+
+interface Lease {
+  metadata: { name: string; namespace: string; resourceVersion?: string; ownerReferences?: unknown[] };
+  spec: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
+}
+
+export class NodeAgent {
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  private nodeUid?: string;
+  private lastStatus?: NodeStatus;
+  private lastReportAt = 0;
+  private lease?: Lease;
+  readonly data: DataSource;
+  /** Node status posts and lease renewals made (for tests and benchmarks). */
+  readonly counters = { statusPosts: 0, leaseRenewals: 0 };
+
+  constructor(private readonly o: NodeAgentOptions) {
+    this.data = async (kind, namespace, name) => {
+      try {
+        const obj = await o.api.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/${kind}s/${name}`);
+        const data = obj.data ?? {};
+        if (kind === "secret") for (const k of Object.keys(data)) data[k] = Buffer.from(data[k], "base64").toString("utf8");
+        return data;
+      } catch (e) {
+        if (e instanceof ApiStatusError && e.status === 404) return undefined;
+        throw e;
+      }
+    };
+  }
+
+  get name(): string {
+    return this.o.name;
+  }
+
+  private status(now: number): NodeStatus {
+    return buildNodeStatus(this.o.host, this.o.runtime.info(), now, this.lastStatus, this.o.host.hostname);
+  }
+
+  /** Creates the Node (or takes over an existing one: labels and status are refreshed). */
+  async register(): Promise<void> {
+    const { api, name } = this.o;
+    const labels = nodeLabels(name, this.o.host, this.o.labels);
+    const status = this.status(Date.now());
+    let node: { metadata: { uid: string } };
+    try {
+      node = await api.call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name, labels }, spec: {}, status });
+      this.o.log(`node ${name}: registered`);
+    } catch (e) {
+      if (!(e instanceof ApiStatusError && e.status === 409)) throw e;
+      node = await api.mergePatch(`/api/v1/nodes/${name}`, { metadata: { labels } });
+      this.o.log(`node ${name}: already registered, taking it over`);
+    }
+    this.nodeUid = node.metadata.uid;
+    await this.postStatus(status, Date.now());
+    const warnings = this.o.runtime.info().warnings;
+    if (warnings.length && this.o.events !== false)
+      recordEvent(api, name, { kind: "Node", name, uid: this.nodeUid }, "Warning", "RuntimeIncomplete", warnings.join("; "), this.o.log);
+  }
+
+  private async postStatus(status: NodeStatus, now: number): Promise<void> {
+    await this.o.api.mergePatch(`/api/v1/nodes/${this.o.name}/status`, { status });
+    this.counters.statusPosts++;
+    this.lastStatus = status;
+    this.lastReportAt = now;
+  }
+
+  /** Starts the lease and status loops. */
+  start(): void {
+    const durationS = this.o.leaseDurationSeconds ?? 40;
+    const renewMs = (durationS * 1000) / 4; // the kubelet renews every 25% of the duration (10 s)
+    this.loops.push(this.every(renewMs, () => this.renewLease(durationS)));
+    this.loops.push(this.every(this.o.statusUpdateMs ?? 10_000, () => this.syncStatus()));
+  }
+
+  private async every(ms: number, fn: () => Promise<void>): Promise<void> {
+    const signal = this.abort.signal;
+    let failures = 0;
+    // Spread many (hollow) nodes over the period instead of all at once.
+    await sleep(Math.random() * Math.min(ms, 1000), signal);
+    while (!signal.aborted) {
+      try {
+        await fn();
+        failures = 0;
+      } catch (e) {
+        failures++;
+        this.o.log(`node ${this.o.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      await sleep(failures ? Math.min(ms, 1000 * 2 ** Math.min(failures, 4)) * (0.5 + Math.random()) : ms, signal);
+    }
+  }
+
+  async syncStatus(): Promise<void> {
+    const now = Date.now();
+    const next = this.status(now);
+    if (shouldReportNodeStatus(this.lastStatus, this.lastReportAt, next, now, this.o.statusReportMs ?? 300_000)) await this.postStatus(next, now);
+  }
+
+  async renewLease(durationS: number): Promise<void> {
+    const { api, name } = this.o;
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${NODE_LEASE_NS}/leases`;
+    const now = microTime(Date.now());
+    if (!this.lease) {
+      try {
+        this.lease = await api.get<Lease>(`${path}/${name}`);
+      } catch (e) {
+        if (!(e instanceof ApiStatusError && e.status === 404)) throw e;
+        this.lease = await api.call<Lease>("POST", path, {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: {
+            name,
+            namespace: NODE_LEASE_NS,
+            ...(this.nodeUid ? { ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid: this.nodeUid }] } : {}),
+          },
+          spec: { holderIdentity: name, leaseDurationSeconds: durationS, renewTime: now },
+        });
+        this.counters.leaseRenewals++;
+        return;
+      }
+    }
+    const next: Lease = { ...this.lease, spec: { ...this.lease.spec, holderIdentity: name, leaseDurationSeconds: durationS, renewTime: now } };
+    try {
+      this.lease = await api.call<Lease>("PUT", `${path}/${name}`, next);
+      this.counters.leaseRenewals++;
+    } catch (e) {
+      this.lease = undefined; // read it again next time (conflict, or deleted)
+      throw e;
+    }
+  }
+
+  private workerFor(pod: Pod): PodWorker {
+    let w = this.workers.get(pod.metadata.uid);
+    if (!w) {
+      const { api, name, log } = this.o;
+      w = new PodWorker(pod, {
+        api,
+        runtime: this.o.runtime,
+        nodeName: name,
+        hostIP: this.o.host.internalIP,
+        data: this.data,
+        log,
+        event: (p, type, reason, message) => {
+          if (this.o.events !== false) recordEvent(api, name, podRef(p), type, reason, message, log);
+        },
+        onDone: (uid) => this.workers.delete(uid),
+      });
+      this.workers.set(pod.metadata.uid, w);
+    }
+    return w;
+  }
+
+  upsert(pod: Pod): void {
+    if (pod.spec?.nodeName !== this.o.name) return;
+    this.workerFor(pod).update(pod);
+  }
+
+  remove(pod: Pod): void {
+    this.workers.get(pod.metadata.uid)?.removed();
+  }
+
+  /** A full list of this node's pods: workers of pods not in it are stopped. */
+  replace(pods: Pod[]): void {
+    const uids = new Set(pods.map((p) => p.metadata.uid));
+    for (const [uid, w] of this.workers) if (!uids.has(uid)) w.removed();
+    for (const p of pods) this.upsert(p);
+  }
+
+  get podCount(): number {
+    return this.workers.size;
+  }
+
+  /** Stops the loops and every container (grace 0); pods and the Node stay in the API. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.all(this.loops);
+    await Promise.all([...this.workers.values()].map((w) => w.shutdown()));
+  }
+}

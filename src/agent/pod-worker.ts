@@ -1,0 +1,264 @@
+import { ApiStatusError, type ApiClient } from "./api-client.ts";
+import { containerEnv, EnvError, type DataSource } from "./container-env.ts";
+import { newRecord, type ContainerRecord, type ContainerSpec, type Pod } from "./container-record.ts";
+import { planPod } from "./pod-plan.ts";
+import { computePodStatus, rfc3339 } from "./pod-status.ts";
+import { StartError, type PodSandbox, type RunningContainer, type Runtime } from "./runtime.ts";
+
+/**
+ * One pod on this node, whatever the runtime: makes its sandbox, runs init containers in
+ * order and then the app containers, restarts them per restartPolicy with the crash-loop
+ * backoff, reports status through pods/status when it changes, and on deletion stops the
+ * containers within the grace period and confirms with a DELETE of grace 0.
+ * Level-triggered: every change (pod update, container exit, backoff timer) runs `sync`.
+ */
+
+export interface PodWorkerDeps {
+  api: ApiClient;
+  runtime: Runtime;
+  nodeName: string;
+  hostIP: string;
+  data: DataSource;
+  log: (line: string) => void;
+  /** Records kubelet-style events (Started, Killing, BackOff, Failed). */
+  event: (pod: Pod, type: "Normal" | "Warning", reason: string, message: string) => void;
+  /** Called once the worker is finished (pod deleted and cleaned up). */
+  onDone: (uid: string) => void;
+}
+
+const CONFIG_RETRY_MS = 5_000;
+
+export class PodWorker {
+  private pod: Pod;
+  private readonly inits: ContainerRecord[];
+  private readonly apps: ContainerRecord[];
+  private readonly running = new Map<string, RunningContainer>();
+  private sandbox?: PodSandbox;
+  private startTime?: string;
+  private failure?: { reason?: string; message: string };
+  private lastReported?: string;
+  private syncing = false;
+  private dirty = false;
+  private timer?: ReturnType<typeof setTimeout>;
+  private timerAt = Infinity;
+  private retryAt?: number;
+  /** The pod is gone from the API (DELETED event or relist without it). */
+  private gone = false;
+  private terminating = false;
+  private finished = false;
+  /** Found already finished (Succeeded/Failed) when this agent first saw it: nothing to run. */
+  private readonly adoptedTerminal: boolean;
+
+  constructor(
+    pod: Pod,
+    private readonly deps: PodWorkerDeps,
+  ) {
+    this.pod = pod;
+    const prev = new Map([...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].map((s) => [s.name, s.restartCount ?? 0]));
+    const hasInits = (pod.spec.initContainers ?? []).length > 0;
+    this.inits = (pod.spec.initContainers ?? []).map((c) => newRecord(c, true, prev.get(c.name) ?? 0));
+    this.apps = pod.spec.containers.map((c) => {
+      const r = newRecord(c, false, prev.get(c.name) ?? 0);
+      if (hasInits) r.state = { kind: "waiting", reason: "PodInitializing" };
+      return r;
+    });
+    const phase = pod.status?.phase;
+    this.adoptedTerminal = phase === "Succeeded" || phase === "Failed";
+    this.startTime = pod.status?.startTime;
+    this.lastReported = undefined;
+  }
+
+  get uid(): string {
+    return this.pod.metadata.uid;
+  }
+
+  update(pod: Pod): void {
+    if (this.finished) return;
+    this.pod = pod;
+    // A shorter grace period (e.g. --force --grace-period=0) cuts a running termination short.
+    if (this.terminating && pod.metadata.deletionGracePeriodSeconds === 0) for (const rc of this.running.values()) void rc.stop(0);
+    this.kick();
+  }
+
+  /** The pod is no longer in the API: stop everything now. */
+  removed(): void {
+    this.gone = true;
+    for (const rc of this.running.values()) void rc.stop(0);
+    this.kick();
+  }
+
+  /** Agent shutdown: stop containers (grace 0), no API calls. */
+  async shutdown(): Promise<void> {
+    this.finished = true;
+    clearTimeout(this.timer);
+    await Promise.all([...this.running.values()].map((rc) => rc.stop(0)));
+  }
+
+  kick(): void {
+    if (this.finished) return;
+    if (this.syncing) {
+      this.dirty = true;
+      return;
+    }
+    this.syncing = true;
+    void (async () => {
+      do {
+        this.dirty = false;
+        try {
+          await this.sync();
+        } catch (e) {
+          this.deps.log(`pod ${this.key()}: ${e instanceof Error ? e.message : String(e)}`);
+          this.wakeAt(Date.now() + CONFIG_RETRY_MS);
+        }
+      } while (this.dirty && !this.finished);
+      this.syncing = false;
+    })();
+  }
+
+  private key(): string {
+    return `${this.pod.metadata.namespace}/${this.pod.metadata.name}`;
+  }
+
+  private wakeAt(at: number): void {
+    if (at >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      this.kick();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  private async sync(): Promise<void> {
+    if (this.gone || this.pod.metadata.deletionTimestamp) return this.terminate();
+    if (this.adoptedTerminal) return;
+    const now = Date.now();
+    if (!this.sandbox) {
+      this.sandbox = await this.deps.runtime.createSandbox(this.pod);
+      this.startTime ??= rfc3339(now);
+    }
+    const plan = planPod(this.pod.spec, this.inits, this.apps, now);
+    if (plan.initFailed) this.failure = { message: `init container ${plan.initFailed} failed` };
+    const specs = new Map<string, ContainerSpec>([...(this.pod.spec.initContainers ?? []), ...this.pod.spec.containers].map((c) => [c.name, c]));
+    const all = [...this.inits, ...this.apps];
+    if (this.retryAt !== undefined && this.retryAt > now) plan.start = [];
+    this.retryAt = undefined;
+    await Promise.all(plan.start.map((name) => this.start(all.find((r) => r.name === name)!, specs.get(name)!)));
+    if (plan.wakeAt !== undefined) this.wakeAt(plan.wakeAt);
+    if (this.retryAt !== undefined) this.wakeAt(this.retryAt);
+    await this.report();
+  }
+
+  private async start(rec: ContainerRecord, spec: ContainerSpec): Promise<void> {
+    const sandbox = this.sandbox!;
+    let resolved: Awaited<ReturnType<typeof containerEnv>>;
+    try {
+      resolved = await containerEnv(this.pod, spec, { podIP: sandbox.podIP, hostIP: this.deps.hostIP, data: this.deps.data });
+    } catch (e) {
+      if (!(e instanceof EnvError)) throw e;
+      rec.state = { kind: "waiting", reason: "CreateContainerConfigError", message: e.message };
+      this.deps.event(this.pod, "Warning", "Failed", `Error: ${e.message}`);
+      this.retryAt = Date.now() + CONFIG_RETRY_MS;
+      return;
+    }
+    if (rec.everStarted) {
+      if (rec.state.kind === "terminated") rec.lastTerminated = rec.state.terminated;
+      rec.restartCount++;
+    }
+    rec.everStarted = true;
+    const startedAt = rfc3339(Date.now());
+    let rc: RunningContainer;
+    try {
+      rc = await this.deps.runtime.startContainer({ pod: this.pod, sandbox, container: spec, env: resolved.env, argv: resolved.argv, restartCount: rec.restartCount });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      const reason = e instanceof StartError ? e.reason : "StartError";
+      this.deps.event(this.pod, "Warning", "Failed", `Error: ${message}`);
+      if (e instanceof StartError && !e.asCrash) {
+        rec.everStarted = false;
+        rec.state = { kind: "waiting", reason, message };
+        this.retryAt = Date.now() + CONFIG_RETRY_MS;
+        return;
+      }
+      rec.state = { kind: "terminated", terminated: { exitCode: 128, reason, message, startedAt, finishedAt: rfc3339(Date.now()) } };
+      return;
+    }
+    if (this.finished || this.terminating) {
+      await rc.stop(0);
+      return;
+    }
+    rec.containerID = rc.containerID;
+    rec.imageID = rc.imageID;
+    rec.state = { kind: "running", startedAt: rc.startedAt };
+    this.running.set(rec.name, rc);
+    this.deps.event(this.pod, "Normal", "Started", `Started container ${rec.name}`);
+    void rc.exited.then((exit) => {
+      this.running.delete(rec.name);
+      if (rec.containerID !== rc.containerID) return;
+      rec.state = {
+        kind: "terminated",
+        terminated: {
+          exitCode: exit.exitCode,
+          ...(exit.signal !== undefined ? { signal: exit.signal } : {}),
+          reason: exit.reason,
+          ...(exit.message ? { message: exit.message } : {}),
+          startedAt: rc.startedAt,
+          finishedAt: exit.finishedAt,
+          containerID: rc.containerID,
+        },
+      };
+      if (!this.terminating && exit.exitCode !== 0)
+        this.deps.event(this.pod, "Warning", "BackOff", `Back-off restarting failed container ${rec.name} in pod ${this.pod.metadata.name}`);
+      this.kick();
+    });
+  }
+
+  /** Posts the status if it differs from what was last posted. */
+  private async report(): Promise<void> {
+    const status = computePodStatus(this.pod, this.inits, this.apps, {
+      hostIP: this.deps.hostIP,
+      podIP: this.sandbox?.podIP,
+      startTime: this.startTime,
+      now: Date.now(),
+      failure: this.failure,
+    });
+    const text = JSON.stringify(status);
+    if (text === this.lastReported) return;
+    const { metadata: m } = this.pod;
+    try {
+      const updated = await this.deps.api.mergePatch<Pod>(`/api/v1/namespaces/${m.namespace}/pods/${m.name}/status`, { status });
+      if (updated?.metadata?.uid === m.uid && !this.finished) this.pod = { ...this.pod, status: updated.status };
+      this.lastReported = text;
+    } catch (e) {
+      if (e instanceof ApiStatusError && e.status === 404) return;
+      throw e;
+    }
+  }
+
+  private async terminate(): Promise<void> {
+    this.terminating = true;
+    clearTimeout(this.timer);
+    const { metadata: m } = this.pod;
+    const grace = this.gone ? 0 : (m.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30);
+    if (this.running.size > 0) {
+      this.deps.event(this.pod, "Normal", "Killing", `Stopping container${this.running.size > 1 ? "s" : ""} ${[...this.running.keys()].join(", ")}`);
+      await Promise.all([...this.running.values()].map((rc) => rc.stop(grace)));
+    }
+    if (this.sandbox) await this.deps.runtime.removeSandbox(this.pod);
+    this.sandbox = undefined;
+    if (!this.gone) {
+      try {
+        await this.deps.api.call("DELETE", `/api/v1/namespaces/${m.namespace}/pods/${m.name}`, {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          gracePeriodSeconds: 0,
+          preconditions: { uid: m.uid },
+        });
+      } catch (e) {
+        if (!(e instanceof ApiStatusError && (e.status === 404 || e.status === 409))) throw e;
+      }
+    }
+    this.finished = true;
+    this.deps.onDone(m.uid);
+  }
+}
