@@ -2,9 +2,10 @@ import { request } from "node:https";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
 
 /**
- * Plays scheduler and kubelet through the public API for controller tests, until the
- * real ones exist: binds Pending pods to one node, reports them Running and Ready,
- * completes pods of Jobs (exit 0) when asked, and confirms graceful deletions.
+ * Plays kubelet through the public API for controller tests, until the real agent
+ * exists: registers one Ready node with room for 110 pods, and for the pods the real
+ * scheduler bound to it reports them Running and Ready, completes pods of Jobs
+ * (exit 0) when asked, and confirms graceful deletions.
  * The shipped controllers never depend on it.
  */
 
@@ -49,7 +50,11 @@ export async function startKubeletSim(
     apiVersion: "v1",
     kind: "Node",
     metadata: { name: node, labels: { "kubernetes.io/hostname": node } },
-    status: { conditions: [{ type: "Ready", status: "True" }] },
+    status: {
+      capacity: { cpu: "8", memory: "16Gi", pods: "110" },
+      allocatable: { cpu: "8", memory: "16Gi", pods: "110" },
+      conditions: [{ type: "Ready", status: "True" }],
+    },
   });
   let running = true;
   const loop = (async () => {
@@ -77,15 +82,12 @@ async function tick(cluster: LocalCluster, node: string, completeJobPods: boolea
     const ns = pod.metadata.namespace;
     const name = pod.metadata.name;
     const base = `/api/v1/namespaces/${ns}/pods/${name}`;
+    if (pod.spec.nodeName && pod.spec.nodeName !== node) continue;
     if (pod.metadata.deletionTimestamp) {
       await call(cluster, "DELETE", `${base}?gracePeriodSeconds=0`);
       continue;
     }
-    if (!pod.spec.nodeName) {
-      await call(cluster, "POST", `${base}/binding`, { apiVersion: "v1", kind: "Binding", metadata: { name }, target: { kind: "Node", name: node } });
-      continue;
-    }
-    if (pod.spec.nodeName !== node) continue;
+    if (!pod.spec.nodeName) continue; // the scheduler binds it
     const isJobPod = (pod.metadata.ownerReferences ?? []).some((r: Json) => r.kind === "Job");
     const phase = isJobPod && completeJobPods ? "Succeeded" : "Running";
     if (pod.status?.phase === phase) continue;

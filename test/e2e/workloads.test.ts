@@ -6,7 +6,7 @@ import { startKubeletSim, type KubeletSim } from "./kubelet-sim.ts";
 
 /**
  * The workload controllers, driven by real kubectl against the real local stack. A simulated
- * kubelet (through the public API) binds pods and reports them Ready or Succeeded.
+ * kubelet (through the public API) reports the pods the scheduler bound to its node Ready or Succeeded.
  */
 
 const NS = ["-n", "apps"];
