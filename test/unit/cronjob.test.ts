@@ -4,6 +4,7 @@ import { reconcile, scheduledJobName } from "../../src/controllers/cronjob.ts";
 import type { Action, Observed } from "../../src/controllers/types.ts";
 import { parseCron } from "../../src/resources/cron.ts";
 import type { KubeObject, OwnerReference } from "../../src/resources/types.ts";
+import { emptyObserved } from "../../src/controllers/observed.ts";
 
 const at = (s: string) => Date.parse(s);
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
@@ -11,20 +12,7 @@ const C0 = at("2026-01-01T00:00:30Z");
 const MIN = 60_000;
 
 function observe(now: number, cronJobs: KubeObject[], jobs: KubeObject[] = []): Observed {
-  return {
-    now,
-    namespace: "ns",
-    pods: [],
-    replicaSets: [],
-    deployments: [],
-    statefulSets: [],
-    daemonSets: [],
-    jobs,
-    cronJobs,
-    persistentVolumeClaims: [],
-    horizontalPodAutoscalers: [],
-    nodes: [],
-  };
+  return { ...emptyObserved("ns", now), jobs, cronJobs };
 }
 
 const jobSpec = { template: { spec: { restartPolicy: "OnFailure", containers: [{ name: "hello", image: "busybox", command: ["date"] }] } } };

@@ -3,6 +3,7 @@ import { daemonTolerations, nodeShouldRunDaemonPod, reconcile, scaledValue } fro
 import { templateHash } from "../../src/controllers/statefulset.ts";
 import type { Action, Observed } from "../../src/controllers/types.ts";
 import type { KubeObject } from "../../src/resources/types.ts";
+import { emptyObserved } from "../../src/controllers/observed.ts";
 
 const NOW = Date.parse("2024-01-01T00:10:00Z");
 const T0 = "2024-01-01T00:00:00Z";
@@ -63,18 +64,7 @@ function pod(name: string, nodeName: string, o: PodOpts = {}): KubeObject {
 
 function observed(parts: Partial<Observed>): Observed {
   return {
-    now: NOW,
-    namespace: "ns",
-    pods: [],
-    replicaSets: [],
-    deployments: [],
-    statefulSets: [],
-    daemonSets: [],
-    jobs: [],
-    cronJobs: [],
-    persistentVolumeClaims: [],
-    horizontalPodAutoscalers: [],
-    nodes: [],
+    ...emptyObserved("ns", NOW),
     ...parts,
   };
 }

@@ -4,6 +4,7 @@ import { canonicalJson, computeTemplateHash, SAFE_ALPHABET } from "../../src/con
 import { reconcile as reconcileReplicaSets } from "../../src/controllers/replicaset.ts";
 import type { Action, Observed, Resource } from "../../src/controllers/types.ts";
 import type { KubeObject } from "../../src/resources/types.ts";
+import { emptyObserved } from "../../src/controllers/observed.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -77,18 +78,10 @@ class World {
 
   observe(): Observed {
     return structuredClone({
-      now: this.now,
-      namespace: "ns",
+      ...emptyObserved("ns", this.now),
       pods: this.list("core/pods"),
       replicaSets: this.list("apps/replicasets"),
       deployments: this.list("apps/deployments"),
-      statefulSets: [],
-      daemonSets: [],
-      jobs: [],
-      cronJobs: [],
-      persistentVolumeClaims: [],
-      horizontalPodAutoscalers: [],
-      nodes: [],
     });
   }
 

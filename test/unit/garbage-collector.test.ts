@@ -2,23 +2,13 @@ import { describe, expect, it } from "vitest";
 import { reconcile } from "../../src/controllers/garbage-collector.ts";
 import type { Action, Observed } from "../../src/controllers/types.ts";
 import type { KubeObject, OwnerReference } from "../../src/resources/types.ts";
+import { emptyObserved } from "../../src/controllers/observed.ts";
 
 const T0 = "2024-01-01T00:00:00Z";
 
 function observed(parts: Partial<Observed>): Observed {
   return {
-    now: Date.parse("2024-01-01T00:10:00Z"),
-    namespace: "ns",
-    pods: [],
-    replicaSets: [],
-    deployments: [],
-    statefulSets: [],
-    daemonSets: [],
-    jobs: [],
-    cronJobs: [],
-    persistentVolumeClaims: [],
-    horizontalPodAutoscalers: [],
-    nodes: [],
+    ...emptyObserved("ns", Date.parse("2024-01-01T00:10:00Z")),
     ...parts,
   };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { durationMs, RECOMMENDATIONS_ANNOTATION, reconcile, SCALE_EVENTS_ANNOTATION } from "../../src/controllers/horizontal-pod-autoscaler.ts";
 import type { Action, Observed } from "../../src/controllers/types.ts";
 import type { KubeObject } from "../../src/resources/types.ts";
+import { emptyObserved } from "../../src/controllers/observed.ts";
 
 const NOW = Date.parse("2026-01-01T00:10:00Z");
 /** RFC 3339 `s` seconds before `at`. */
@@ -9,19 +10,7 @@ const T = (s: number, at = NOW) => new Date(at - s * 1000).toISOString().replace
 
 function observed(o: Partial<Observed>): Observed {
   return {
-    now: NOW,
-    namespace: "ns",
-    pods: [],
-    replicaSets: [],
-    deployments: [],
-    statefulSets: [],
-    daemonSets: [],
-    jobs: [],
-    cronJobs: [],
-    persistentVolumeClaims: [],
-    horizontalPodAutoscalers: [],
-    podMetrics: [],
-    nodes: [],
+    ...emptyObserved("ns", NOW),
     ...o,
   };
 }

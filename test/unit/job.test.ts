@@ -4,6 +4,7 @@ import { backoffRemaining, formatIndexes, nameSuffix, parseIndexes, reconcile } 
 import type { Action, Observed } from "../../src/controllers/types.ts";
 import { jobKind } from "../../src/resources/job.ts";
 import type { KubeObject } from "../../src/resources/types.ts";
+import { emptyObserved } from "../../src/controllers/observed.ts";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
@@ -11,20 +12,7 @@ const FIN = "batch.kubernetes.io/job-tracking";
 const JOB_UID = "job-uid";
 
 function observe(now: number, jobs: KubeObject[], pods: KubeObject[] = []): Observed {
-  return {
-    now,
-    namespace: "ns",
-    pods,
-    replicaSets: [],
-    deployments: [],
-    statefulSets: [],
-    daemonSets: [],
-    jobs,
-    cronJobs: [],
-    persistentVolumeClaims: [],
-    horizontalPodAutoscalers: [],
-    nodes: [],
-  };
+  return { ...emptyObserved("ns", now), pods, jobs };
 }
 
 const template = {

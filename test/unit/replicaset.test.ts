@@ -2,24 +2,14 @@ import { describe, expect, it } from "vitest";
 import { BURST, reconcile } from "../../src/controllers/replicaset.ts";
 import type { Observed } from "../../src/controllers/types.ts";
 import type { KubeObject } from "../../src/resources/types.ts";
+import { emptyObserved } from "../../src/controllers/observed.ts";
 
 const NOW = Date.parse("2026-01-01T00:10:00Z");
 const T = (minutesBeforeNow: number) => new Date(NOW - minutesBeforeNow * 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function observed(o: Partial<Observed>): Observed {
   return {
-    now: NOW,
-    namespace: "ns",
-    pods: [],
-    replicaSets: [],
-    deployments: [],
-    statefulSets: [],
-    daemonSets: [],
-    jobs: [],
-    cronJobs: [],
-    persistentVolumeClaims: [],
-    horizontalPodAutoscalers: [],
-    nodes: [],
+    ...emptyObserved("ns", NOW),
     ...o,
   };
 }

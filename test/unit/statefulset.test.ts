@@ -4,6 +4,7 @@ import { reconcile as reconcileGarbage } from "../../src/controllers/garbage-col
 import { reconcile, templateHash } from "../../src/controllers/statefulset.ts";
 import type { Action, Observed } from "../../src/controllers/types.ts";
 import type { KubeObject } from "../../src/resources/types.ts";
+import { emptyObserved } from "../../src/controllers/observed.ts";
 
 const NOW = Date.parse("2024-01-01T00:10:00Z");
 const T0 = "2024-01-01T00:00:00Z";
@@ -29,18 +30,7 @@ const REV2 = rev("nginx:2");
 
 function observed(parts: Partial<Observed>): Observed {
   return {
-    now: NOW,
-    namespace: "ns",
-    pods: [],
-    replicaSets: [],
-    deployments: [],
-    statefulSets: [],
-    daemonSets: [],
-    jobs: [],
-    cronJobs: [],
-    persistentVolumeClaims: [],
-    horizontalPodAutoscalers: [],
-    nodes: [],
+    ...emptyObserved("ns", NOW),
     ...parts,
   };
 }
