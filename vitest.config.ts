@@ -21,6 +21,8 @@ export default defineConfig(async () => {
       include: ["test/workers/**/*.test.ts", "test/unit/**/*.test.ts"],
       setupFiles: ["./test/workers/setup.ts"],
       testTimeout: 30_000,
+      // The controller hosts' per-run debug lines (read by `npm run bench -- controllers`) stay out of test output.
+      onConsoleLog: (log: string) => !log.startsWith("controllers ns="),
     },
   };
 });

@@ -50,12 +50,12 @@ export class Client {
     this.originalUrlBase = opts.originalUrlBase;
   }
 
-  request(method: string, path: string, body?: string | object): Promise<Reply> {
+  request(method: string, path: string, body?: string | object, contentType = "application/json"): Promise<Reply> {
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const headers: Record<string, string | number> = { ...this.headers };
     if (this.originalUrlBase) headers["mf-original-url"] = this.originalUrlBase + path;
     if (payload !== undefined) {
-      headers["content-type"] = "application/json";
+      headers["content-type"] = contentType;
       headers["content-length"] = Buffer.byteLength(payload);
     }
     const start = performance.now();

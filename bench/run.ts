@@ -5,11 +5,12 @@ import { fileURLToPath } from "node:url";
 import type { LocalCluster } from "../src/cli/local-cluster.ts";
 import { runGets, runOps, VALUE_BYTES, type Objects, type OpFigures, type OpKind } from "./api.ts";
 import { listeningPorts, pidsWithRole, ROLE_PROXY, ROLE_WORKER, ROLE_WRANGLER, serverRoles, type RoleOf } from "./cpu.ts";
+import { POD_STARTUP_SLO_P99_MS, RunLog, runControllersBench, type ControllersResults } from "./controllers.ts";
 import { ensureEtcd, runEtcdOps, startEtcd, type Etcd } from "./etcd.ts";
 import { Client } from "./http.ts";
 import { fmt, fmtInt, table } from "./report.ts";
 import { loadLocalCluster, snapshotProject, type SourceMode } from "./snapshot.ts";
-import { round } from "./stats.ts";
+import { round, type LatencySummary } from "./stats.ts";
 import { WatchTracker, type WatchFigures } from "./watch.ts";
 
 /**
@@ -22,6 +23,12 @@ import { WatchTracker, type WatchFigures } from "./watch.ts";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
+/** Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`; none named: all. */
+const PARTS = ["api", "controllers"] as const;
+const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
+const RUN_API = named.length === 0 || named.includes("api");
+const RUN_CONTROLLERS = named.length === 0 || named.includes("controllers");
 const envInt = (name: string, dflt: number) => {
   const v = process.env[name];
   const n = v === undefined || v === "" ? dflt : Number(v);
@@ -39,7 +46,12 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", 290) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0)) * 1000;
+/** The controllers bench: Deployment size, hollow nodes, hollow kubelet requests in flight, phase budget. */
+const REPLICAS = envInt("BENCH_REPLICAS", quick ? 200 : 1000);
+const CTL_NODES = envInt("BENCH_CTL_NODES", 5);
+const CTL_CONCURRENCY = envInt("BENCH_CTL_CONCURRENCY", 32);
+const CTL_PHASE_BUDGET_MS = envInt("BENCH_CTL_PHASE_BUDGET_S", 120) * 1000;
 const SKIP_ETCD = process.env.BENCH_SKIP_ETCD === "1";
 const SOURCE = (process.env.BENCH_SOURCE ?? "worktree") as SourceMode;
 if (SOURCE !== "worktree" && SOURCE !== "HEAD") throw new Error(`BENCH_SOURCE must be "worktree" or "HEAD", got "${SOURCE}"`);
@@ -105,6 +117,7 @@ interface Results {
   };
   edgeplane: { startupS: number; ops: (OpFigures & { scope: Scope })[]; watch: WatchRow[] };
   etcd: { skipped?: string; version?: string; ops: OpFigures[] };
+  controllers?: ControllersResults & { startupS: number };
   comparison: {
     concurrency: number;
     edgeplaneCreateOpsPerSec: number;
@@ -341,6 +354,47 @@ async function benchDirect(c: LocalCluster, roles: RoleOf): Promise<void> {
   }
 }
 
+/** The controllers bench on a stack of its own, with the Worker's debug lines (controller runs) captured. */
+async function benchControllers(): Promise<void> {
+  const snap = snapshotProject(SOURCE);
+  tempDirs.push(snap.root);
+  results.config.source = snap.describe;
+  const { startLocalCluster } = await loadLocalCluster(snap.root);
+  const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-bench-data-"));
+  tempDirs.push(dataDir);
+  const runLog = new RunLog();
+  log(`controllers: starting the local stack from a ${snap.describe}, Worker log level debug`);
+  const s0 = performance.now();
+  cluster = await startLocalCluster({
+    dataDir,
+    log,
+    verbose: process.env.BENCH_VERBOSE === "1",
+    logLevel: "debug",
+    onOutput: (chunk) => runLog.feed(chunk),
+  });
+  const startupS = round((performance.now() - s0) / 1000, 1);
+  const roles: RoleOf = serverRoles(cluster.port);
+  const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: CTL_CONCURRENCY + 4, timeoutMs: 30_000 });
+  try {
+    const r = await runControllersBench(
+      client,
+      runLog,
+      { namespace: "bench-ctl", replicas: REPLICAS, nodes: CTL_NODES, concurrency: CTL_CONCURRENCY, phaseBudgetMs: CTL_PHASE_BUDGET_MS, pokes: 3 },
+      log,
+      roles,
+    );
+    results.controllers = { ...r, startupS };
+    results.findings.push(...r.findings);
+    for (const p of r.phases) backgroundLoad.push(p.backgroundCores);
+  } finally {
+    client.close();
+    log("stopping wrangler");
+    const c = cluster;
+    cluster = undefined;
+    await c?.stop();
+  }
+}
+
 async function benchEtcd(found: ReturnType<typeof ensureEtcd>): Promise<void> {
   if ("skip" in found) {
     results.etcd.skipped = found.skip;
@@ -379,6 +433,16 @@ async function benchEtcd(found: ReturnType<typeof ensureEtcd>): Promise<void> {
 }
 
 function evaluate(): void {
+  const ctl = results.controllers;
+  if (ctl) {
+    for (const [name, l] of [["initial", ctl.startup.initial], ["rolling update", ctl.startup.rollout]] as const)
+      if (l?.samples)
+        results.targets.push({ name: `pod startup p99 ms (hollow readiness), ${name}`, value: round(l.p99, 0), target: `<= ${POD_STARTUP_SLO_P99_MS}`, met: l.p99 <= POD_STARTUP_SLO_P99_MS });
+    for (const r of ctl.unchangedReconcile.slice(0, 1)) {
+      results.targets.push({ name: "unchanged ReplicaSet reconcile: D1 rows written", value: r.rowsWritten, target: "0", met: r.rowsWritten === 0 });
+      results.targets.push({ name: "unchanged ReplicaSet reconcile: D1 queries (one list)", value: r.queries, target: "1", met: r.queries === 1 });
+    }
+  }
   for (const f of results.edgeplane.ops.filter((o) => o.scope === "namespace")) {
     results.targets.push({
       name: `mutating ${f.op} p99 ms, concurrency ${f.concurrency}`,
@@ -438,9 +502,24 @@ function print(): void {
   const cfg = results.config;
   out.push("");
   out.push(`Edgeplane bench, ${results.startedAt}: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadavg1mAtStart} at start`);
-  out.push(`Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${results.edgeplane.startupS} s`);
-  out.push(`Writes: ConfigMaps with a ${VALUE_BYTES} B value; ${N_SEQ} per phase at concurrency 1, ${N} at higher concurrency; phases capped at ${cfg.phaseBudgetS} s`);
+  out.push(`Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : results.controllers?.startupS} s`);
   out.push("'other load' = CPU used by processes outside this bench meanwhile, in cores (of " + m.cpus + ")");
+  if (RUN_API) printApi(out);
+  if (RUN_CONTROLLERS) printControllers(out);
+  const met = results.targets.filter((t) => t.met).length;
+  out.push(`Targets met: ${met}/${results.targets.length}`);
+  for (const t of results.targets.filter((x) => !x.met)) out.push(`  missed: ${t.name} = ${t.value} (target ${t.target})`);
+  if (results.findings.length) {
+    out.push("Findings:");
+    for (const f of results.findings) out.push(`  - ${f}`);
+  }
+  out.push(`Total ${results.totalS} s. JSON: bench/results/latest.json`);
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+function printApi(out: string[]): void {
+  const cfg = results.config;
+  out.push(`Writes: ConfigMaps with a ${VALUE_BYTES} B value; ${N_SEQ} per phase at concurrency 1, ${N} at higher concurrency; phases capped at ${cfg.phaseBudgetS} s`);
   out.push("");
   out.push("1. Edgeplane API calls. Writes: HTTPS + bearer auth + admission + CAS group commit in D1 + watch fan-out (a watch is open)");
   out.push(
@@ -550,15 +629,69 @@ function print(): void {
     );
   }
   out.push("");
-  const met = results.targets.filter((t) => t.met).length;
-  out.push(`Targets met: ${met}/${results.targets.length}`);
-  for (const t of results.targets.filter((x) => !x.met)) out.push(`  missed: ${t.name} = ${t.value} (target ${t.target})`);
-  if (results.findings.length) {
-    out.push("Findings:");
-    for (const f of results.findings) out.push(`  - ${f}`);
+}
+
+function printControllers(out: string[]): void {
+  const c = results.controllers;
+  if (!c) {
+    out.push("6. Controllers: no figures (the part was aborted; see the findings)");
+    out.push("");
+    return;
   }
-  out.push(`Total ${results.totalS} s. JSON: bench/results/latest.json`);
-  process.stdout.write(out.join("\n") + "\n");
+  const k = c.kubelet;
+  out.push(
+    `6. Controllers: a Deployment of ${c.config.replicas} replicas in namespace ${c.config.namespace}; hollow kubelet (this bench, through the API): ` +
+      `${c.config.nodes} fake nodes, ${c.config.concurrency} requests in flight; pods bound by the server ${k.boundByServer}, by the bench ${k.boundByBench}; ` +
+      `${k.statusWrites} status writes, ${k.deletesConfirmed} deletions confirmed`,
+  );
+  out.push(
+    table(
+      ["phase", "done", "s", "pods/s", "controller runs", "passes", "D1 rows read", "D1 rows written", "written/pod", "server CPU s", "other load"],
+      c.phases.map((p) => [
+        p.name,
+        p.done ? "yes" : "NO",
+        fmt(p.elapsedMs / 1000, 2),
+        fmtInt(p.podsPerSec),
+        p.controllerRuns,
+        p.controllerPasses,
+        p.d1RowsRead,
+        p.d1RowsWritten,
+        fmt(p.d1RowsWritten / p.pods, 1),
+        fmt(p.serverCpuMs / 1000, 1),
+        fmt(p.backgroundCores, 2),
+      ]),
+    ),
+  );
+  out.push("   (D1 rows: the controller host's own reads and writes, from its per-run debug line; the hollow kubelet's API calls are not in them)");
+  const startup = (name: string, l: LatencySummary | undefined) =>
+    l && l.samples ? [name, l.samples, fmt(l.p50, 0), fmt(l.p90, 0), fmt(l.p99, 0), fmt(l.max, 0), l.p99 <= POD_STARTUP_SLO_P99_MS ? "yes" : "NO"] : [name, 0, "-", "-", "-", "-", "-"];
+  out.push("");
+  out.push("   Pod startup with hollow readiness: first watch event of a pod to its Ready event (Kubernetes SLO: p99 <= 5 s, image pulls excluded)");
+  out.push(table(["pods", "samples", "p50 ms", "p90 ms", "p99 ms", "max ms", "p99<=5s"], [startup("initial", c.startup.initial), startup("rolling update", c.startup.rollout)]));
+  out.push("");
+  out.push("   Where the time goes (ms, p50 / p99 per pod; the kubelet's steps are this bench's, the rest is the server)");
+  out.push(
+    table(
+      ["step", "initial p50", "initial p99", "rollout p50", "rollout p99"],
+      c.startupBreakdown.map((b) => [b.step, fmt(b.initial.p50, 0), fmt(b.initial.p99, 0), fmt(b.rollout.p50, 0), fmt(b.rollout.p99, 0)]),
+    ),
+  );
+  out.push("");
+  out.push("   One reconcile of the unchanged ReplicaSet (the run after a poke: a bare pod nothing selects). Target: reads bounded by one list, 0 writes");
+  out.push(
+    table(
+      ["poke", "objects observed", "passes", "actions", "D1 queries", "rows read", "rows read/object", "rows written", "ms"],
+      c.unchangedReconcile.map((r, i) => [i + 1, r.objectsObserved, r.passes, r.actions, r.queries, r.rowsRead, fmt(r.rowsRead / r.objectsObserved, 2), r.rowsWritten, r.ms]),
+    ),
+  );
+  const api = results.edgeplane.ops.find((o) => o.scope === "namespace" && o.op === "create" && o.concurrency === MAX_C);
+  const exist = c.phases[0];
+  if (api && exist?.done)
+    out.push(
+      `   Baseline: pods created by the controllers ${fmtInt(exist.podsPerSec)}/s against ConfigMap creates through the API at concurrency ${MAX_C} ` +
+        `${fmtInt(api.opsPerSec)}/s in this run: ratio ${fmt(exist.podsPerSec / api.opsPerSec, 2)}`,
+    );
+  out.push("");
 }
 
 async function main(): Promise<number> {
@@ -566,19 +699,28 @@ async function main(): Promise<number> {
   if (results.machine.loadavg1mAtStart > results.machine.cpus * 0.5)
     log(`warning: load average ${results.machine.loadavg1mAtStart} on ${results.machine.cpus} cores: other work will slow the figures down`);
   // Installed first (apt-get, if missing), so the timed phases run back to back.
-  const etcdBinary = SKIP_ETCD ? { skip: "BENCH_SKIP_ETCD=1" } : ensureEtcd(log);
-  try {
-    await benchEdgeplane();
-  } catch (e) {
-    failed = true;
-    results.findings.push(`Edgeplane bench aborted: ${String(e).slice(0, 1000)}`);
-    log(`Edgeplane bench aborted: ${String(e)}`);
+  const etcdBinary = !RUN_API ? undefined : SKIP_ETCD ? { skip: "BENCH_SKIP_ETCD=1" } : ensureEtcd(log);
+  if (RUN_API) {
+    try {
+      await benchEdgeplane();
+    } catch (e) {
+      failed = true;
+      results.findings.push(`Edgeplane bench aborted: ${String(e).slice(0, 1000)}`);
+      log(`Edgeplane bench aborted: ${String(e)}`);
+    }
+    try {
+      await benchEtcd(etcdBinary!);
+    } catch (e) {
+      results.findings.push(`etcd bench aborted: ${String(e).slice(0, 1000)}`);
+      log(`etcd bench aborted: ${String(e)}`);
+    }
   }
   try {
-    await benchEtcd(etcdBinary);
+    if (RUN_CONTROLLERS) await benchControllers();
   } catch (e) {
-    results.findings.push(`etcd bench aborted: ${String(e).slice(0, 1000)}`);
-    log(`etcd bench aborted: ${String(e)}`);
+    failed = true;
+    results.findings.push(`controllers bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`controllers bench aborted: ${String(e)}`);
   } finally {
     await cleanup();
   }

@@ -1,0 +1,68 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { NamespaceHub } from "../../src/store/hub.ts";
+import { apiJson, createNamespace } from "./helpers.ts";
+
+/**
+ * The controller host's D1 accounting (from D1's own meta), kept by the namespace hub:
+ * a reconcile of a converged namespace is one list and writes nothing.
+ */
+
+const hub = (namespace: string) => env.HUB.get(env.HUB.idFromName(`ns:${namespace}`));
+const stats = (namespace: string) => runInDurableObject(hub(namespace), (h: NamespaceHub) => h.stats());
+
+describe("controller host D1 usage", () => {
+  it("counts rows written while acting, and one list with no writes for an unchanged ReplicaSet", async () => {
+    const ns = "usage";
+    await createNamespace(ns);
+    const rs = {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: { name: "web" },
+      spec: {
+        replicas: 20,
+        selector: { matchLabels: { app: "web" } },
+        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "c", image: "busybox" }] } },
+      },
+    };
+    expect((await apiJson("POST", `/apis/apps/v1/namespaces/${ns}/replicasets`, rs)).status).toBe(201);
+    for (let i = 0; i < 20 && (await runDurableObjectAlarm(hub(ns))); i++);
+    expect((await apiJson("GET", `/api/v1/namespaces/${ns}/pods`)).body.items).toHaveLength(20);
+
+    // Acting: the creates' share of the group-committed batches is counted.
+    await runInDurableObject(hub(ns), (h: NamespaceHub) => h.alarm());
+    // Converged now: a run (a repeated alarm, or any wake-up) observes once and writes nothing.
+    await runInDurableObject(hub(ns), (h: NamespaceHub) => h.alarm());
+    const run = (await stats(ns)).lastControllerRun!;
+    expect(run).toMatchObject({ passes: 1, actionsApplied: 0 });
+    expect(run.d1).toMatchObject({ queries: 1, rowsWritten: 0 });
+    expect(run.lastPass).toEqual(run.d1);
+    // One list of the 21 objects it observes (index rows may add a few, never a second pass over them).
+    expect(run.d1.rowsRead).toBeGreaterThanOrEqual(21);
+    expect(run.d1.rowsRead).toBeLessThan(2 * 21);
+  });
+
+  it("attributes the rows a run wrote", async () => {
+    const ns = "usage-write";
+    await createNamespace(ns);
+    const rs = {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: { name: "one" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "one" } },
+        template: { metadata: { labels: { app: "one" } }, spec: { containers: [{ name: "c", image: "busybox" }] } },
+      },
+    };
+    expect((await apiJson("POST", `/apis/apps/v1/namespaces/${ns}/replicasets`, rs)).status).toBe(201);
+    await runInDurableObject(hub(ns), (h: NamespaceHub) => h.alarm());
+    const run = (await stats(ns)).lastControllerRun!;
+    expect(run.actionsApplied).toBeGreaterThanOrEqual(1);
+    expect(run.passes).toBeGreaterThanOrEqual(2);
+    // The pod's revision and current-state rows at least, and the ReplicaSet's status.
+    expect(run.d1.rowsWritten).toBeGreaterThanOrEqual(4);
+    expect(run.lastPass.rowsWritten).toBe(0);
+    expect(run.lastPass.queries).toBe(1);
+  });
+});
