@@ -10,7 +10,7 @@ export type RuntimeName = "podman" | "process" | "hollow";
 /** Why the podman runtime cannot be used here (undefined: it could be). */
 export function podmanUnavailable(): string {
   const r = spawnSync("podman", ["version", "--format", "{{.Client.Version}}"], { stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
-  if (r.error) return "podman is not installed on this machine (see scripts in ../shared/scripts/setup-podman.sh for a working set-up)";
+  if (r.error) return "podman is not installed on this machine";
   if (r.status !== 0) return `podman is installed but does not work: ${r.stderr.toString().trim().split("\n")[0]}`;
   return `podman ${r.stdout.toString().trim()} is installed, but this agent's podman runtime is not implemented yet`;
 }

@@ -2,13 +2,15 @@ import { join } from "node:path";
 import { adminToken, PROJECT_ROOT, startLocalCluster } from "./local-cluster.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { AGENT_USAGE, agentCommand } from "../agent/agent-cli.ts";
+import { startAgent, type RunningAgent } from "../agent/agent.ts";
 
 /** `edgeplane start|kubeconfig|help` */
 
 const USAGE = `usage: edgeplane <command>
 
-  start [--port N] [--data-dir D] [--verbose]
+  start [--port N] [--data-dir D] [--verbose] [--no-agent]
         run the control plane locally (wrangler dev, local D1 + Durable Objects, HTTPS)
+        plus one node agent for this machine (unless --no-agent),
         and write an admin kubeconfig to <data-dir>/kubeconfig (default .edgeplane/)
   kubeconfig --server URL [--data-dir D]
         print an admin kubeconfig for a running control plane
@@ -33,12 +35,25 @@ async function start(args: string[]) {
     log: (l) => console.log(`edgeplane: ${l}`),
   });
   console.log(`edgeplane: admin kubeconfig written to ${cluster.kubeconfig}`);
+  let agent: RunningAgent | undefined;
+  if (!args.includes("--no-agent")) {
+    try {
+      agent = await startAgent({
+        api: { server: cluster.url, token: cluster.token, insecure: true },
+        dataDir,
+        log: (l) => console.log(`edgeplane agent: ${l}`),
+      });
+    } catch (e) {
+      console.error(`edgeplane: the node agent did not start (${e instanceof Error ? e.message : String(e)}); pods will stay Pending`);
+    }
+  }
   console.log(`edgeplane: ready at ${cluster.url} -- try: kubectl --kubeconfig ${cluster.kubeconfig} get ns`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     console.log("edgeplane: stopping");
+    await agent?.stop();
     await cluster.stop();
     process.exit(0);
   };
