@@ -1,4 +1,5 @@
 import { ageColumn, getPath } from "./columns.ts";
+import { validatePodScheduling } from "./pod-scheduling.ts";
 import type { FieldError, KubeObject, ResourceKind } from "./types.ts";
 
 interface ContainerStatus {
@@ -117,6 +118,7 @@ export function validatePodSpec(spec: unknown, field: string): FieldError[] {
   }
   if (s.restartPolicy !== undefined && !RESTART_POLICIES.includes(s.restartPolicy as string))
     errs.push({ field: `${field}.restartPolicy`, reason: "FieldValueNotSupported", message: `Unsupported value: "${s.restartPolicy}": supported values: "Always", "OnFailure", "Never"` });
+  errs.push(...validatePodScheduling(s, field));
   return errs;
 }
 

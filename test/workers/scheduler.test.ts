@@ -154,3 +154,82 @@ describe("scheduler (cluster hub)", () => {
     expect((await events("sched-d", "only")).map((e) => [e.reason, e.count])).toEqual([["Scheduled", 1]]);
   });
 });
+
+describe("scheduling fields at the API", () => {
+  const create = (spec: Record<string, unknown>) =>
+    apiJson("POST", "/api/v1/namespaces/sched-v/pods", { apiVersion: "v1", kind: "Pod", metadata: { name: "bad" }, spec: { containers: [{ name: "c", image: "i" }], ...spec } });
+  const causes = (r: { body: any }) => r.body.details.causes.map((c: { field: string; message: string }) => [c.field, c.message]);
+
+  it("rejects malformed tolerations, affinity and spread constraints with 422 and causes", async () => {
+    await createNamespace("sched-v");
+    const tolerations = await create({
+      tolerations: [
+        { key: "", operator: "Equal", value: "x" },
+        { key: "k", operator: "Exists", value: "v" },
+        { key: "k", operator: "Like" },
+        { key: "k", effect: "NoSchedule", tolerationSeconds: 30 },
+        { key: "k", effect: "Sometimes" },
+      ],
+    });
+    expect(tolerations.status).toBe(422);
+    expect(causes(tolerations)).toEqual([
+      ["spec.tolerations[0].operator", 'Invalid value: "Equal": operator must be Exists when `key` is empty, which means "match all values and all keys"'],
+      ["spec.tolerations[1].operator", 'Invalid value: {"key":"k","operator":"Exists","value":"v"}: value must be empty when `operator` is \'Exists\''],
+      ["spec.tolerations[2].operator", 'Unsupported value: "Like": supported values: "Equal", "Exists"'],
+      ["spec.tolerations[3].effect", "Invalid value: \"NoSchedule\": effect must be 'NoExecute' when `tolerationSeconds` is set"],
+      ["spec.tolerations[4].effect", 'Unsupported value: "Sometimes": supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"'],
+    ]);
+
+    const affinity = await create({
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "disk", operator: "Near", values: ["ssd"] }] }] },
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 0, preference: { matchFields: [{ key: "metadata.uid", operator: "In", values: ["x"] }] } }],
+        },
+        podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchExpressions: [{ key: "app", operator: "In" }] } }] },
+      },
+    });
+    expect(affinity.status).toBe(422);
+    expect(causes(affinity)).toEqual([
+      [
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator",
+        'Unsupported value: "Near": supported values: "DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"',
+      ],
+      ["spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight", "Invalid value: 0: must be in the range 1-100"],
+      ["spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchFields[0].key", 'Unsupported value: "metadata.uid": supported values: "metadata.name"'],
+      ["spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey", "Required value: can not be empty"],
+      [
+        "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].values",
+        "Required value: must be specified when `operator` is 'In' or 'NotIn'",
+      ],
+    ]);
+
+    const spread = await create({ topologySpreadConstraints: [{ maxSkew: 0, topologyKey: "zone", whenUnsatisfiable: "Maybe" }] });
+    expect(spread.status).toBe(422);
+    expect(causes(spread)).toEqual([
+      ["spec.topologySpreadConstraints[0].maxSkew", "Invalid value: 0: must be greater than zero"],
+      ["spec.topologySpreadConstraints[0].whenUnsatisfiable", 'Unsupported value: "Maybe": supported values: "DoNotSchedule", "ScheduleAnyway"'],
+    ]);
+
+    // Workload templates are checked the same way.
+    const deploy = await apiJson("POST", "/apis/apps/v1/namespaces/sched-v/deployments", {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "d" },
+      spec: {
+        selector: { matchLabels: { app: "d" } },
+        template: { metadata: { labels: { app: "d" } }, spec: { containers: [{ name: "c", image: "i" }], tolerations: [{ operator: "Equal" }] } },
+      },
+    });
+    expect(deploy.status).toBe(422);
+    expect(causes(deploy).map((c: string[]) => c[0])).toEqual(["spec.template.spec.tolerations[0].operator"]);
+
+    const good = await create({
+      tolerations: [{ operator: "Exists" }, { key: "k", operator: "Equal", value: "v", effect: "NoExecute", tolerationSeconds: 60 }],
+      affinity: { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "topology.kubernetes.io/zone", labelSelector: {} } }] } },
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", minDomains: 2 }],
+    });
+    expect(good.status).toBe(201);
+    created.pods.push("sched-v/bad");
+  });
+});
