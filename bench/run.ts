@@ -641,7 +641,8 @@ function printControllers(out: string[]): void {
   const k = c.kubelet;
   out.push(
     `6. Controllers: a Deployment of ${c.config.replicas} replicas in namespace ${c.config.namespace}; hollow kubelet (this bench, through the API): ` +
-      `${c.config.nodes} fake nodes, ${c.config.concurrency} requests in flight; pods bound by the server ${k.boundByServer}, by the bench ${k.boundByBench}; ` +
+      `${c.config.nodes} fake nodes, ${c.config.concurrency} requests in flight; pods bound by the server ${k.boundByServer}, by the bench ${k.boundByBench} ` +
+      `(${k.bindConflicts} bench bindings refused: bound already); ` +
       `${k.statusWrites} status writes, ${k.deletesConfirmed} deletions confirmed`,
   );
   out.push(
