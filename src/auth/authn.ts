@@ -2,12 +2,20 @@ import type { Env } from "../env.ts";
 import { sql } from "drizzle-orm";
 import { openDb } from "../store/revision-log.ts";
 
-/** Who is calling: bearer tokens, checked by their SHA-256 against the admin secret and the tokens table. */
+/**
+ * Who is calling: bearer tokens, checked by their SHA-256 against the admin secret and the
+ * tokens table. Plain tokens are never stored or logged; only their digests are.
+ */
 
 export interface UserInfo {
   username: string;
+  uid: string;
   groups: string[];
 }
+
+export const ADMIN_USERNAME = "edgeplane:admin";
+export const SUPERUSER_GROUP = "system:masters";
+export const AUTHENTICATED_GROUP = "system:authenticated";
 
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -22,16 +30,56 @@ function sameDigest(a: string, b: string): boolean {
   return diff === 0;
 }
 
-export async function authenticate(env: Env, authorization: string | null): Promise<UserInfo | undefined> {
+const withAuthenticated = (groups: string[]) => (groups.includes(AUTHENTICATED_GROUP) ? groups : [...groups, AUTHENTICATED_GROUP]);
+
+export async function authenticate(env: Env, authorization: string | null, now = Date.now()): Promise<UserInfo | undefined> {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   if (!m) return undefined;
   const hash = await sha256Hex(m[1]);
   if (env.ADMIN_TOKEN_SHA256 && sameDigest(hash, env.ADMIN_TOKEN_SHA256.toLowerCase()))
-    return { username: "edgeplane-admin", groups: ["system:masters", "system:authenticated"] };
-  const rows = await openDb(env.DB).all<{ user: string; groups: string; expires_at: number | null }>(
-    sql`SELECT user, groups, expires_at FROM tokens WHERE hash = ${hash}`,
+    return { username: ADMIN_USERNAME, uid: ADMIN_USERNAME, groups: [SUPERUSER_GROUP, AUTHENTICATED_GROUP] };
+  const rows = await openDb(env.DB).all<{ user: string; uid: string | null; groups: string; expires_at: number | null; revoked_at: number | null }>(
+    sql`SELECT user, uid, groups, expires_at, revoked_at FROM tokens WHERE hash = ${hash}`,
   );
   const row = rows[0];
-  if (!row || (row.expires_at !== null && row.expires_at <= Date.now())) return undefined;
-  return { username: row.user, groups: [...(JSON.parse(row.groups) as string[]), "system:authenticated"] };
+  if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) return undefined;
+  return { username: row.user, uid: row.uid ?? row.user, groups: withAuthenticated(JSON.parse(row.groups) as string[]) };
+}
+
+/** A new random bearer token (256 bits, base64url). */
+export function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return "ep_" + btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: number | null;
+}
+
+/** Issues a token for a user; only its digest is stored. `ttlSeconds` 0 or undefined: no expiry. */
+export async function issueToken(
+  env: Env,
+  o: { username: string; uid: string; groups: string[]; tenant?: string; ttlSeconds?: number },
+  now = Date.now(),
+): Promise<IssuedToken> {
+  const token = newToken();
+  const expiresAt = o.ttlSeconds ? now + o.ttlSeconds * 1000 : null;
+  await openDb(env.DB).run(
+    sql`INSERT INTO tokens (hash, user, uid, groups, tenant, expires_at, revoked_at, created_at)
+        VALUES (${await sha256Hex(token)}, ${o.username}, ${o.uid}, ${JSON.stringify(o.groups)}, ${o.tenant ?? null}, ${expiresAt}, NULL, ${now})`,
+  );
+  return { token, expiresAt };
+}
+
+/** Revokes every live token of a tenant; returns how many. */
+export async function revokeTenantTokens(env: Env, tenant: string, now = Date.now()): Promise<number> {
+  const r = await openDb(env.DB).run(sql`UPDATE tokens SET revoked_at = ${now} WHERE tenant = ${tenant} AND revoked_at IS NULL`);
+  return r.meta.changes ?? 0;
+}
+
+/** The stable uid of a tenant's user: kept from its first token, so new tokens keep the identity. */
+export async function tenantUid(env: Env, tenant: string): Promise<string | undefined> {
+  const rows = await openDb(env.DB).all<{ uid: string | null }>(sql`SELECT uid FROM tokens WHERE tenant = ${tenant} ORDER BY created_at LIMIT 1`);
+  return rows[0]?.uid ?? undefined;
 }

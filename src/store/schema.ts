@@ -53,11 +53,23 @@ export const storeMeta = sqliteTable("store_meta", {
   value: integer("value").notNull(),
 });
 
-/** Bearer tokens, stored as SHA-256 hex; the plain token is shown once and never kept. */
-export const tokens = sqliteTable("tokens", {
-  hash: text("hash").primaryKey(),
-  user: text("user").notNull(),
-  groups: text("groups").notNull().default("[]"),
-  expiresAt: integer("expires_at"),
-  createdAt: integer("created_at").notNull(),
-});
+/**
+ * Bearer tokens, stored as SHA-256 hex; the plain token is shown once and never kept.
+ * A token is valid until `expires_at` (unix ms; null = never) unless `revoked_at` is set.
+ */
+export const tokens = sqliteTable(
+  "tokens",
+  {
+    hash: text("hash").primaryKey(),
+    user: text("user").notNull(),
+    /** The user's stable id (kept across that user's tokens). */
+    uid: text("uid"),
+    groups: text("groups").notNull().default("[]"),
+    /** The tenant the token was issued for, if any. */
+    tenant: text("tenant"),
+    expiresAt: integer("expires_at"),
+    revokedAt: integer("revoked_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("tokens_tenant").on(t.tenant)],
+);
