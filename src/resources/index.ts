@@ -1,4 +1,6 @@
 import { configMapKind } from "./configmap.ts";
+import { clusterRoleKind } from "./clusterrole.ts";
+import { clusterRoleBindingKind } from "./clusterrolebinding.ts";
 import { cronJobKind } from "./cronjob.ts";
 import { daemonSetKind } from "./daemonset.ts";
 import { deploymentKind } from "./deployment.ts";
@@ -19,6 +21,8 @@ import { podKind } from "./pod.ts";
 import { podDisruptionBudgetKind } from "./poddisruptionbudget.ts";
 import { nodeMetricsKind, podMetricsKind } from "./podmetrics.ts";
 import { replicaSetKind } from "./replicaset.ts";
+import { roleKind } from "./role.ts";
+import { roleBindingKind } from "./rolebinding.ts";
 import { resourceQuotaKind } from "./resourcequota.ts";
 import { secretKind } from "./secret.ts";
 import { serviceKind } from "./service.ts";
@@ -55,6 +59,10 @@ export const KINDS: ResourceKind[] = [
   podDisruptionBudgetKind,
   podMetricsKind,
   nodeMetricsKind,
+  roleKind,
+  clusterRoleKind,
+  roleBindingKind,
+  clusterRoleBindingKind,
 ];
 
 export const groupVersion = (k: Pick<ResourceKind, "group" | "version">) => (k.group ? `${k.group}/${k.version}` : k.version);
