@@ -63,6 +63,15 @@ export class ProcessRuntime implements Runtime {
     private readonly opts: { dataDir: string; hostIP: string },
   ) {
     const { isolation, warning } = detectIsolation();
+    // Containers run in their own process groups: never leave them behind when the agent exits.
+    process.once("exit", () => {
+      for (const c of this.running.keys())
+        try {
+          if (c.pid) process.kill(-c.pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+    });
     this.isolation = isolation;
     this.warnings = [
       "process runtime: images are not pulled, each container's command runs from this machine's filesystem",
@@ -115,7 +124,9 @@ export class ProcessRuntime implements Runtime {
     const log = openSync(join(logDir, `${req.restartCount}.log`), "a");
     let child: ChildProcess;
     try {
-      child = spawn(full[0], full.slice(1), { cwd, env, stdio: ["ignore", log, log] });
+      // Its own process group: a Ctrl-C meant for the agent does not reach containers (the agent
+      // stops them, with their grace period); SIGKILL to the group takes every process of it.
+      child = spawn(full[0], full.slice(1), { cwd, env, stdio: ["ignore", log, log], detached: true });
     } finally {
       closeSync(log);
     }
@@ -153,7 +164,7 @@ export class ProcessRuntime implements Runtime {
       timer = setTimeout(() => {
         // unshare --kill-child: its death takes the namespace's init, and with it every process inside.
         try {
-          process.kill(pid, "SIGKILL");
+          process.kill(-pid, "SIGKILL");
         } catch {
           /* gone */
         }
