@@ -338,6 +338,8 @@ export interface PhaseFigures {
   serverProcessesExited: number;
   controllerRuns: number;
   controllerPasses: number;
+  /** Sum of the runs' own durations (the Worker's clock, which advances at I/O): how long the host kept its hub busy. */
+  controllerMs: number;
   d1RowsRead: number;
   d1RowsWritten: number;
   note?: string;
@@ -434,6 +436,7 @@ export async function runControllersBench(
       serverProcessesExited: cpu.exited,
       controllerRuns: runs.length,
       controllerPasses: runs.reduce((a, x) => a + x.passes, 0),
+      controllerMs: runs.reduce((a, x) => a + x.ms, 0),
       d1RowsRead: runs.reduce((a, x) => a + x.rowsRead, 0),
       d1RowsWritten: runs.reduce((a, x) => a + x.rowsWritten, 0),
       ...(note ? { note } : {}),
@@ -441,7 +444,7 @@ export async function runControllersBench(
     results.phases.push(f);
     log(
       `controllers: ${name}: ${f.done ? `${(elapsedMs / 1000).toFixed(2)} s, ${f.podsPerSec.toFixed(0)} pods/s` : `NOT DONE after ${(elapsedMs / 1000).toFixed(1)} s`}; ` +
-        `${f.controllerRuns} controller runs (${f.controllerPasses} passes), D1 rows read ${f.d1RowsRead}, written ${f.d1RowsWritten}; other load ${f.backgroundCores.toFixed(2)} cores`,
+        `${f.controllerRuns} controller runs (${f.controllerPasses} passes, ${(f.controllerMs / 1000).toFixed(1)} s), D1 rows read ${f.d1RowsRead}, written ${f.d1RowsWritten}; other load ${f.backgroundCores.toFixed(2)} cores`,
     );
     if (!f.done) results.findings.push(`controllers: ${name} did not finish within ${cfg.phaseBudgetMs / 1000} s${note ? ` (${note})` : ""}`);
     if (f.serverProcessesExited > 0) results.findings.push(`controllers: ${name}: ${f.serverProcessesExited} server process(es) exited during the phase`);

@@ -647,7 +647,7 @@ function printControllers(out: string[]): void {
   );
   out.push(
     table(
-      ["phase", "done", "s", "pods/s", "controller runs", "passes", "D1 rows read", "D1 rows written", "written/pod", "server CPU s", "other load"],
+      ["phase", "done", "s", "pods/s", "controller runs", "passes", "host run s", "D1 rows read", "D1 rows written", "written/pod", "server CPU s", "other load"],
       c.phases.map((p) => [
         p.name,
         p.done ? "yes" : "NO",
@@ -655,6 +655,7 @@ function printControllers(out: string[]): void {
         fmtInt(p.podsPerSec),
         p.controllerRuns,
         p.controllerPasses,
+        fmt(p.controllerMs / 1000, 1),
         p.d1RowsRead,
         p.d1RowsWritten,
         fmt(p.d1RowsWritten / p.pods, 1),
