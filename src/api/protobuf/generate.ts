@@ -54,6 +54,9 @@ const ROOTS: Record<string, string> = {
   "rbac.authorization.k8s.io/v1/RoleBinding": "rbac.v1.RoleBinding",
   "rbac.authorization.k8s.io/v1/ClusterRoleBinding": "rbac.v1.ClusterRoleBinding",
   "policy/v1/Eviction": "policy.v1.Eviction",
+  "authentication.k8s.io/v1/SelfSubjectReview": "authentication.v1.SelfSubjectReview",
+  "authorization.k8s.io/v1/SelfSubjectAccessReview": "authorization.v1.SelfSubjectAccessReview",
+  "authorization.k8s.io/v1/SelfSubjectRulesReview": "authorization.v1.SelfSubjectRulesReview",
   // typed clients send DeleteOptions under their own group version; see decodeProtobufObject
   "meta.k8s.io/v1/DeleteOptions": "meta.v1.DeleteOptions",
 };
@@ -85,7 +88,7 @@ const PACKAGES: Record<string, string> = {
   resource: join(machineryDir, "pkg/api/resource"),
   intstr: join(machineryDir, "pkg/util/intstr"),
 };
-for (const g of ["core", "apps", "batch", "networking", "policy", "coordination", "events", "scheduling", "rbac"]) PACKAGES[`${g}.v1`] = join(apiDir, g, "v1");
+for (const g of ["core", "apps", "batch", "networking", "policy", "coordination", "events", "scheduling", "rbac", "authentication", "authorization"]) PACKAGES[`${g}.v1`] = join(apiDir, g, "v1");
 PACKAGES["autoscaling.v1"] = join(apiDir, "autoscaling/v1");
 PACKAGES["autoscaling.v2"] = join(apiDir, "autoscaling/v2");
 
