@@ -1,16 +1,20 @@
 import { Hono } from "hono";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./api/discovery.ts";
 import { ApiError, pathNotFound, toApiError, unauthorized, badRequest } from "./api/errors.ts";
-import { handleResource, json } from "./api/handlers.ts";
+import { handleResource, json, type RequestHooks } from "./api/handlers.ts";
 import { serveOpenApi } from "./api/openapi.ts";
 import { ensureSystemNamespaces } from "./controllers/bootstrap.ts";
 import { authenticate, type UserInfo } from "./auth/authn.ts";
+import { checkRbacWrite, forbiddenFor, isSuperuser, loadPolicy } from "./auth/authorizer.ts";
+import { RBAC_GROUP, requestAttributes, type Attributes } from "./auth/rbac.ts";
+import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from "./auth/reviews.ts";
+import { createTenant, revokeTenant } from "./auth/tenants.ts";
 import type { Env } from "./env.ts";
 import { currentRevision, openDb } from "./store/revision-log.ts";
 
 export { NamespaceHub } from "./store/hub.ts";
 
-type AppEnv = { Bindings: Env; Variables: { user: UserInfo } };
+type AppEnv = { Bindings: Env; Variables: { user: UserInfo; hooks: RequestHooks } };
 
 const app = new Hono<AppEnv>();
 
@@ -37,8 +41,29 @@ app.use("*", async (c, next) => {
   if (!user) throw unauthorized();
   c.set("user", user);
   await ensureSystemNamespaces(c.env);
+  c.set("hooks", await authorizeRequest(c.env, user, requestAttributes(c.req.method, new URL(c.req.url))));
   await next();
 });
+
+/**
+ * RBAC on every authenticated request (watch and subresources included). A namespace list the
+ * user may not make cluster-wide is answered with the namespaces it may get, as hosted
+ * clusters do; writes of RBAC objects are checked for escalation once their content is known.
+ */
+async function authorizeRequest(env: Env, user: UserInfo, a: Attributes): Promise<RequestHooks> {
+  if (isSuperuser(user)) return {};
+  const policy = await loadPolicy(env, a.resourceRequest ? (a.namespace ?? "") : "");
+  const hooks: RequestHooks = {};
+  if (a.resourceRequest && a.apiGroup === RBAC_GROUP && ["create", "update", "patch"].includes(a.verb))
+    hooks.admit = (obj) => checkRbacWrite(env, user, obj);
+  if (policy.decide(user, a).allowed) return hooks;
+  if (a.resourceRequest && a.verb === "list" && a.apiGroup === "" && a.resource === "namespaces" && !a.namespace && !a.name) {
+    const visible = (await loadPolicy(env, undefined)).gettableNamespaces(user);
+    if (visible === "all") return hooks;
+    if (visible.size > 0) return { ...hooks, listFilter: (ns) => visible.has(ns.metadata.name ?? "") };
+  }
+  throw forbiddenFor(user, a);
+}
 
 app.get("/api", () => json(apiVersions()));
 app.get("/apis", () => json(apiGroupList()));
@@ -59,11 +84,26 @@ app.get("/openapi/*", (c) => {
   return r;
 });
 
+app.post("/apis/authentication.k8s.io/v1/selfsubjectreviews", async (c) => json(await selfSubjectReview(c.req.raw, c.get("user")), 201));
+app.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", async (c) =>
+  json(await selfSubjectAccessReview(c.env, c.req.raw, c.get("user")), 201),
+);
+app.post("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", async (c) =>
+  json(await selfSubjectRulesReview(c.env, c.req.raw, c.get("user")), 201),
+);
+
+/** Tenants: admin-only (the authorizer lets only cluster-admin at these paths). */
+app.post("/edgeplane/v1/tenants", async (c) => {
+  const r = await createTenant(c.env, c.req.raw);
+  return json(r.body, r.status);
+});
+app.delete("/edgeplane/v1/tenants/:name/tokens", async (c) => json(await revokeTenant(c.env, c.req.param("name"))));
+
 const rest = (url: string, prefixSegments: number) => new URL(url).pathname.split("/").slice(prefixSegments + 1);
 
-app.all("/api/v1/*", (c) => handleResource(c.env, c.req.raw, "", "v1", rest(c.req.url, 2)));
+app.all("/api/v1/*", (c) => handleResource(c.env, c.req.raw, "", "v1", rest(c.req.url, 2), c.get("hooks")));
 app.all("/apis/:group/:version/*", (c) =>
-  handleResource(c.env, c.req.raw, c.req.param("group"), c.req.param("version"), rest(c.req.url, 3)),
+  handleResource(c.env, c.req.raw, c.req.param("group"), c.req.param("version"), rest(c.req.url, 3), c.get("hooks")),
 );
 
 app.notFound(() => {

@@ -15,6 +15,14 @@ import { watchResponse } from "./watch.ts";
 
 /** The REST verbs on resources: get, list, watch, create, update, patch, delete, deletecollection. */
 
+/** What the caller's authorization adds to a request (see src/auth/). */
+export interface RequestHooks {
+  /** Lists return only the objects this accepts (e.g. the namespaces a tenant may get). */
+  listFilter?: (obj: KubeObject) => boolean;
+  /** Called with every object about to be written by create, update or patch (after validation). */
+  admit?: (obj: KubeObject, old?: KubeObject) => Promise<void>;
+}
+
 interface Call {
   env: Env;
   req: Request;
@@ -23,6 +31,7 @@ interface Call {
   store: ObjectStore;
   dryRun: boolean;
   warnings: string[];
+  hooks: RequestHooks;
 }
 
 export function json(body: unknown, status = 200, warnings: string[] = []): Response {
@@ -45,10 +54,17 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
   return n;
 }
 
-export async function handleResource(env: Env, req: Request, group: string, version: string, rest: string[]): Promise<Response> {
+export async function handleResource(
+  env: Env,
+  req: Request,
+  group: string,
+  version: string,
+  rest: string[],
+  hooks: RequestHooks = {},
+): Promise<Response> {
   const q = new URL(req.url).searchParams;
   const target = resolveTarget(group, version, rest);
-  const call: Call = { env, req, q, target, store: new ObjectStore(env), dryRun: false, warnings: [] };
+  const call: Call = { env, req, q, target, store: new ObjectStore(env), dryRun: false, warnings: [], hooks };
   const method = req.method.toUpperCase();
   if (method !== "GET" && method !== "HEAD") call.dryRun = parseDryRun(q);
   const { name, subresource } = target;
@@ -107,7 +123,7 @@ async function list(call: Call): Promise<Response> {
     continue: call.q.get("continue") ?? undefined,
     resourceVersion: call.q.get("resourceVersion") ?? undefined,
     resourceVersionMatch: call.q.get("resourceVersionMatch") ?? undefined,
-    filter: parseFilter(call.q.get("labelSelector"), call.q.get("fieldSelector")),
+    filter: { ...parseFilter(call.q.get("labelSelector"), call.q.get("fieldSelector")), allow: call.hooks.listFilter },
   });
   const meta: Record<string, unknown> = { resourceVersion: result.resourceVersion };
   if (result.continue) meta.continue = result.continue;
@@ -129,6 +145,7 @@ async function create(call: Call): Promise<Response> {
   const body = expectObject(await readBody(call.req));
   const obj = admitBody(call.target, body, { fieldValidation: parseFieldValidation(call.q.get("fieldValidation")), warnings: call.warnings });
   defaultAndValidate(call.target.kind, obj);
+  await call.hooks.admit?.(obj);
   const created = await call.store.create(call.target.kind, obj, { dryRun: call.dryRun });
   return respondObjects(call, [created], {}, false, 201);
 }
@@ -143,6 +160,7 @@ async function update(call: Call): Promise<Response> {
   });
   const current = await call.store.get(kind, call.target.namespace, name!);
   defaultAndValidate(kind, obj, current);
+  await call.hooks.admit?.(obj, current);
   const updated = await call.store.update(kind, obj, {
     dryRun: call.dryRun,
     part: subresource === "status" ? "status" : "main",
@@ -165,6 +183,7 @@ async function patch(call: Call): Promise<Response> {
   if (apply && !(await call.store.tryGet(kind, namespace, name!))) {
     const obj = admitBody(call.target, expectObject(body), { fieldValidation, warnings: call.warnings, requireName: name });
     defaultAndValidate(kind, obj);
+    await call.hooks.admit?.(obj);
     const created = await call.store.create(kind, obj, { dryRun: call.dryRun });
     return respondObjects(call, [created], {}, false, 201);
   }
@@ -173,10 +192,11 @@ async function patch(call: Call): Promise<Response> {
     kind,
     namespace,
     name!,
-    (current) => {
+    async (current) => {
       const patched = applyPatch(type, current, body, kind, { force: call.q.get("force") === "true" });
       const next = admitBody(call.target, expectObject(patched), { fieldValidation, warnings: [], requireName: name });
       defaultAndValidate(kind, next, current);
+      await call.hooks.admit?.(next, current);
       // An explicit resourceVersion in the patch is a precondition.
       if (next.metadata.resourceVersion && next.metadata.resourceVersion !== current.metadata.resourceVersion)
         throw conflict(kind, name!, "the object has been modified; please apply your changes to the latest version and try again");

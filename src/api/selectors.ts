@@ -108,6 +108,8 @@ export function fieldsMatch(reqs: FieldRequirement[], obj: KubeObject): boolean 
 export interface ObjectFilter {
   labels: Requirement[];
   fields: FieldRequirement[];
+  /** A further condition set by the server itself (e.g. the namespaces a user may see). */
+  allow?: (obj: KubeObject) => boolean;
 }
 
 export const parseFilter = (labelSelector?: string | null, fieldSelector?: string | null): ObjectFilter => ({
@@ -116,6 +118,6 @@ export const parseFilter = (labelSelector?: string | null, fieldSelector?: strin
 });
 
 export const matchesFilter = (f: ObjectFilter, obj: KubeObject) =>
-  labelsMatch(f.labels, obj.metadata.labels) && fieldsMatch(f.fields, obj);
+  labelsMatch(f.labels, obj.metadata.labels) && fieldsMatch(f.fields, obj) && (!f.allow || f.allow(obj));
 
-export const isEmptyFilter = (f: ObjectFilter) => f.labels.length === 0 && f.fields.length === 0;
+export const isEmptyFilter = (f: ObjectFilter) => f.labels.length === 0 && f.fields.length === 0 && !f.allow;
