@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { adminToken, PROJECT_ROOT, startLocalCluster } from "./local-cluster.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
+import { TENANT_USAGE, tenantCommand } from "./tenant.ts";
 import { AGENT_USAGE, agentCommand } from "../agent/agent-cli.ts";
 import { startAgent, type RunningAgent } from "../agent/agent.ts";
 
@@ -14,7 +15,7 @@ const USAGE = `usage: edgeplane <command>
         and write an admin kubeconfig to <data-dir>/kubeconfig (default .edgeplane/)
   kubeconfig --server URL [--data-dir D]
         print an admin kubeconfig for a running control plane
-${AGENT_USAGE}`;
+${TENANT_USAGE}${AGENT_USAGE}`;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -66,6 +67,8 @@ async function main() {
   switch (cmd) {
     case "start":
       return start(args);
+    case "tenant":
+      return tenantCommand(args, PROJECT_ROOT);
     case "agent":
       return agentCommand(args, PROJECT_ROOT);
     case "kubeconfig": {
