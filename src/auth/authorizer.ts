@@ -172,7 +172,8 @@ export async function checkRbacWrite(env: Env, user: UserInfo, obj: KubeObject):
   let granted: PolicyRule[];
   if (kind === "Role" || kind === "ClusterRole") {
     if (policy.decide(user, { resourceRequest: true, verb: "escalate", apiGroup: RBAC_GROUP, resource: plural, namespace, name }).allowed) return;
-    granted = (obj.rules as PolicyRule[] | undefined) ?? [];
+    // an aggregated ClusterRole may gather any ClusterRole's rules: only full authority may write one
+    granted = obj.aggregationRule ? SUPERUSER_RULES : ((obj.rules as PolicyRule[] | undefined) ?? []);
   } else if (kind === "RoleBinding" || kind === "ClusterRoleBinding") {
     const ref = obj.roleRef as RoleRef;
     const refPlural = ref.kind === "Role" ? "roles" : "clusterroles";

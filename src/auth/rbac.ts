@@ -1,3 +1,4 @@
+import { badRequest } from "../api/errors.ts";
 import type { UserInfo } from "./authn.ts";
 
 /**
@@ -199,7 +200,12 @@ export function forbiddenMessage(username: string, a: Attributes): string {
 export function requestAttributes(method: string, url: URL): Attributes {
   const m = method.toUpperCase();
   const path = url.pathname;
-  const parts = path.split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
+  let parts: string[];
+  try {
+    parts = path.split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
+  } catch {
+    throw badRequest("the request path is not valid percent-encoded UTF-8");
+  }
   let apiGroup = "";
   let rest: string[];
   if (parts[0] === "api" && parts.length >= 2) {

@@ -219,6 +219,26 @@ describe("RBAC objects", () => {
     expect((await as(acme, "POST", `/apis/${RBAC}/v1/namespaces/acme-dev/rolebindings`, rb("alice-god", "ClusterRole", "cluster-admin"))).status).toBe(403);
   });
 
+  it("refuses aggregated ClusterRoles to writers without full authority", async () => {
+    const maker = { apiVersion: `${RBAC}/v1`, kind: "ClusterRole", metadata: { name: "role-maker" }, rules: [{ apiGroups: [RBAC], resources: ["clusterroles"], verbs: ["create"] }, { apiGroups: [""], resources: ["pods"], verbs: ["get"] }] };
+    expect((await apiJson("POST", `/apis/${RBAC}/v1/clusterroles`, maker)).status).toBe(201);
+    const crb = { apiVersion: `${RBAC}/v1`, kind: "ClusterRoleBinding", metadata: { name: "globex-role-maker" }, roleRef: { apiGroup: RBAC, kind: "ClusterRole", name: "role-maker" }, subjects: [{ kind: "Group", name: "edgeplane:tenant:globex" }] };
+    expect((await apiJson("POST", `/apis/${RBAC}/v1/clusterrolebindings`, crb)).status).toBe(201);
+    const plain = { apiVersion: `${RBAC}/v1`, kind: "ClusterRole", metadata: { name: "pod-getter" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] };
+    expect((await as(globex, "POST", `/apis/${RBAC}/v1/clusterroles`, plain)).status).toBe(201);
+    const aggregated = { apiVersion: `${RBAC}/v1`, kind: "ClusterRole", metadata: { name: "gather" }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { x: "y" } }] }, rules: [] };
+    const r = await as(globex, "POST", `/apis/${RBAC}/v1/clusterroles`, aggregated);
+    expect(r.status).toBe(403);
+    expect(r.body.message).toContain("is attempting to grant RBAC permissions not currently held:\n{APIGroups:[\"*\"], Resources:[\"*\"], Verbs:[\"*\"]}");
+    expect((await apiJson("DELETE", `/apis/${RBAC}/v1/clusterrolebindings/globex-role-maker`)).status).toBe(200);
+  });
+
+  it("answers a malformed path with 400 before authorizing it", async () => {
+    const r = await as(acme, "GET", "/api/v1/namespaces/%zz/pods");
+    expect(r.status).toBe(400);
+    expect(r.body.reason).toBe("BadRequest");
+  });
+
   it("validates rules and subjects, and keeps roleRef immutable", async () => {
     const noVerbs = await apiJson("POST", `/apis/${RBAC}/v1/namespaces/acme-dev/roles`, role("bad", [{ apiGroups: [""], resources: ["pods"], verbs: [] }]));
     expect(noVerbs.status).toBe(422);
