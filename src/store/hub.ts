@@ -13,7 +13,9 @@ import {
   currentRevision,
   eventsSince,
   listPage,
+  newUsage,
   openDb,
+  type D1Usage,
   type Db,
   type LogEvent,
   type Write,
@@ -159,6 +161,9 @@ interface PendingCommit {
 
 export class NamespaceHub extends DurableObject<Env> {
   private readonly db: Db;
+  /** Reads for watches (catch-up, initial lists, the cluster hub's log pump), counted. */
+  private readonly watchDb: Db;
+  private readonly watchReads: D1Usage = newUsage();
   private readonly watchers = new Set<Watcher>();
   private queue: PendingCommit[] = [];
   private flushing = false;
@@ -176,6 +181,7 @@ export class NamespaceHub extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = openDb(env.DB);
+    this.watchDb = openDb(env.DB, this.watchReads);
   }
 
   private get isCluster(): boolean {
@@ -245,7 +251,7 @@ export class NamespaceHub extends DurableObject<Env> {
     events.sort((a, b) => a.rev - b.rev);
     this.changesSeen += events.length;
     if (this.isCluster) {
-      void this.pump();
+      if (this.anyWatches(events.map((e) => e.resource))) void this.pump();
       if (events.some((e) => e.resource === "core/nodes")) {
         this.ctx.waitUntil(this.wakeNodeWatchers());
         this.ctx.waitUntil(nodesChanged(this.ctx));
@@ -257,7 +263,8 @@ export class NamespaceHub extends DurableObject<Env> {
       const cluster = this.env.HUB.get(this.env.HUB.idFromName(CLUSTER_HUB));
       // It also runs the scheduler: tell it whether pods need placing (or may fit now).
       const hint = events.some((e) => e.resource === "core/pods") ? schedulerHint(events) : undefined;
-      this.ctx.waitUntil(cluster.notify(events.length, hint).catch((e: unknown) => console.error("notify cluster hub:", e)));
+      const resources = [...new Set(events.map((e) => e.resource))];
+      this.ctx.waitUntil(cluster.notify(events.length, hint, resources).catch((e: unknown) => console.error("notify cluster hub:", e)));
     }
     if (this.isCluster) void scheduleMaintenance(this.ctx, this.env);
   }
@@ -271,15 +278,32 @@ export class NamespaceHub extends DurableObject<Env> {
   }
 
   /** Told by a namespace hub that it committed `count` changes (cluster hub only). */
-  async notify(count: number, hint?: SchedulerHint): Promise<void> {
+  async notify(count: number, hint?: SchedulerHint, resources?: string[]): Promise<void> {
     await this.remember(CLUSTER_HUB);
     this.changesSeen += count;
     if (hint) await podsChanged(this.ctx, hint);
-    if (this.watchers.size > 0) await this.pump();
+    // Lease renewals must not cost an idle pod watch (a node agent's) any D1 reads.
+    if (this.anyWatches(resources)) await this.pump();
     await scheduleMaintenance(this.ctx, this.env);
   }
 
-  /** Reads the log after lastSeen and publishes it; concurrent calls coalesce into one more round. */
+  /** Whether a watcher wants any of these resources (all of them when unknown). */
+  private anyWatches(resources?: string[]): boolean {
+    if (this.watchers.size === 0) return false;
+    if (resources === undefined) return true;
+    const watched = this.watchedResources();
+    return resources.some((r) => watched.includes(r));
+  }
+
+  private watchedResources(): string[] {
+    return [...new Set([...this.watchers].map((w) => w.spec.resource))];
+  }
+
+  /**
+   * Reads the log of watched resources after lastSeen and publishes it; concurrent calls
+   * coalesce into one more round. Revisions are assigned in commit order, so a read after
+   * a hub's notification sees every earlier commit of every namespace.
+   */
   private pump(): Promise<void> {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -290,7 +314,9 @@ export class NamespaceHub extends DurableObject<Env> {
         do {
           this.pumpAgain = false;
           for (;;) {
-            const { events } = await eventsSince(this.db, this.lastSeen, { limit: 500 });
+            const resources = this.watchedResources();
+            if (resources.length === 0) break;
+            const { events } = await eventsSince(this.watchDb, this.lastSeen, { limit: 500, resources });
             if (events.length === 0) break;
             this.publish(events);
             if (events.length < 500) break;
@@ -303,8 +329,8 @@ export class NamespaceHub extends DurableObject<Env> {
     return this.pumping;
   }
 
-  async stats(): Promise<{ changesSeen: number; watchers: number; lastControllerRun?: RunStats }> {
-    return { changesSeen: this.changesSeen, watchers: this.watchers.size, lastControllerRun: this.lastControllerRun };
+  async stats(): Promise<{ changesSeen: number; watchers: number; watchReads: D1Usage; lastControllerRun?: RunStats }> {
+    return { changesSeen: this.changesSeen, watchers: this.watchers.size, watchReads: { ...this.watchReads }, lastControllerRun: this.lastControllerRun };
   }
 
   /** Nodes changed: wake the namespaces whose controllers place pods on nodes themselves (DaemonSets). */
@@ -374,8 +400,9 @@ export class NamespaceHub extends DurableObject<Env> {
       if (fromRev === undefined) await this.sendInitialState(watcher);
       // Catch up from the log, then drain what was committed meanwhile, then go live.
       for (;;) {
-        const { events, compacted } = await eventsSince(this.db, watcher.cursor, {
+        const { events, compacted } = await eventsSince(this.watchDb, watcher.cursor, {
           namespace: spec.namespace,
+          resources: [spec.resource],
           limit: 500,
         });
         if (watcher.cursor < compacted && fromRev !== undefined && watcher.cursor === fromRev) {
@@ -410,7 +437,7 @@ export class NamespaceHub extends DurableObject<Env> {
     let after: [string, string] | undefined;
     let atRevision: number | undefined;
     for (;;) {
-      const page = await listPage(this.db, {
+      const page = await listPage(this.watchDb, {
         resource: watcher.spec.resource,
         namespace: watcher.spec.namespace,
         after,
