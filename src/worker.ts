@@ -46,8 +46,8 @@ app.use("*", async (c, next) => {
 });
 
 /**
- * RBAC on every authenticated request (watch and subresources included). A namespace list the
- * user may not make cluster-wide is answered with the namespaces it may get, as hosted
+ * RBAC on every authenticated request (watch and subresources included). A namespace list or
+ * watch the user may not make cluster-wide is answered with the namespaces it may get, as hosted
  * clusters do; writes of RBAC objects are checked for escalation once their content is known.
  */
 async function authorizeRequest(env: Env, user: UserInfo, a: Attributes): Promise<RequestHooks> {
@@ -57,7 +57,7 @@ async function authorizeRequest(env: Env, user: UserInfo, a: Attributes): Promis
   if (a.resourceRequest && a.apiGroup === RBAC_GROUP && ["create", "update", "patch"].includes(a.verb))
     hooks.admit = (obj) => checkRbacWrite(env, user, obj);
   if (policy.decide(user, a).allowed) return hooks;
-  if (a.resourceRequest && a.verb === "list" && a.apiGroup === "" && a.resource === "namespaces" && !a.namespace && !a.name) {
+  if (a.resourceRequest && (a.verb === "list" || a.verb === "watch") && a.apiGroup === "" && a.resource === "namespaces" && !a.namespace && !a.name) {
     const visible = (await loadPolicy(env, undefined)).gettableNamespaces(user);
     if (visible === "all") return hooks;
     if (visible.size > 0) return { ...hooks, listFilter: (ns) => visible.has(ns.metadata.name ?? "") };

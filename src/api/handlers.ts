@@ -17,7 +17,7 @@ import { watchResponse } from "./watch.ts";
 
 /** What the caller's authorization adds to a request (see src/auth/). */
 export interface RequestHooks {
-  /** Lists return only the objects this accepts (e.g. the namespaces a tenant may get). */
+  /** Lists and watches return only the objects this accepts (e.g. the namespaces a tenant may get). */
   listFilter?: (obj: KubeObject) => boolean;
   /** Called with every object about to be written by create, update or patch (after validation). */
   admit?: (obj: KubeObject, old?: KubeObject) => Promise<void>;
@@ -138,6 +138,7 @@ function watch(call: Call): Promise<Response> {
   return watchResponse(call.env, call.target, call.q, {
     table: wantsTable(call.req.headers.get("accept")),
     includeObject: call.q.get("includeObject"),
+    allow: call.hooks.listFilter,
   });
 }
 

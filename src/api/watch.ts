@@ -12,7 +12,7 @@ export async function watchResponse(
   env: Env,
   target: Target,
   q: URLSearchParams,
-  opts: { table: boolean; includeObject: string | null },
+  opts: { table: boolean; includeObject: string | null; allow?: (obj: KubeObject) => boolean },
 ): Promise<Response> {
   const timeoutRaw = q.get("timeoutSeconds");
   let timeoutSeconds = 1800 + Math.floor(Math.random() * 1800);
@@ -43,6 +43,7 @@ export async function watchResponse(
     body: JSON.stringify(spec),
   });
   let body = upstream.body!;
+  if (opts.allow) body = body.pipeThrough(filterEvents(opts.allow));
   if (opts.table) body = body.pipeThrough(tableEvents(target, opts.includeObject));
   // encodeBody "manual": the runtime would otherwise gzip the stream for clients that
   // accept it (client-go does) and hold events back until the buffer fills.
@@ -72,6 +73,27 @@ function tableEvents(target: Target, includeObject: string | null): TransformStr
       buffer = buffer.slice(end + 1);
       // One chunk in, one chunk out: the hub already sends a commit's events together.
       if (lines.length > 0) controller.enqueue(encoder.encode(lines.map(convert).join("\n") + "\n"));
+    },
+  });
+}
+
+/** Drops the events of objects the caller may not see (fixed when the watch starts); BOOKMARK and ERROR pass. */
+function filterEvents(allow: (obj: KubeObject) => boolean): TransformStream<Uint8Array, Uint8Array> {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let buffer = "";
+  const keep = (line: string) => {
+    const event = JSON.parse(line) as { type: string; object: KubeObject };
+    return event.type === "ERROR" || event.type === "BOOKMARK" || allow(event.object);
+  };
+  return new TransformStream({
+    transform(chunk, controller) {
+      buffer += decoder.decode(chunk, { stream: true });
+      const end = buffer.lastIndexOf("\n");
+      if (end < 0) return;
+      const lines = buffer.slice(0, end).split("\n").filter((l) => l.trim() && keep(l));
+      buffer = buffer.slice(end + 1);
+      if (lines.length > 0) controller.enqueue(encoder.encode(lines.join("\n") + "\n"));
     },
   });
 }

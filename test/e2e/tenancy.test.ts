@@ -93,6 +93,15 @@ describe("tenant isolation (two tenants, real kubectl)", () => {
     const r = await kubectl(acme, ["get", "ns", "-o", "name"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split("\n"), ["namespace/acme-dev", "namespace/acme-prod"]);
+    // a watch shows the same namespaces and nothing created elsewhere meanwhile
+    const watching = kubectl(acme, ["get", "ns", "-w", "--output-watch-events"], { timeoutMs: 6000 });
+    await new Promise((r) => setTimeout(r, 2500));
+    const other = await kubectl(cluster, ["create", "namespace", "zz-elsewhere"]);
+    assert.equal(other.code, 0, other.stderr);
+    const w = await watching;
+    assert.match(w.stdout, /ADDED\s+acme-dev/);
+    assert.match(w.stdout, /ADDED\s+acme-prod/);
+    assert.doesNotMatch(w.stdout, /zz-elsewhere|globex|default/);
     const g = await kubectl(globex, ["get", "ns"]);
     assert.match(g.stdout, /^NAME\s+STATUS\s+AGE\nglobex-dev\s+Active/);
     assert.doesNotMatch(g.stdout, /acme|default|kube-system/);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../src/auth/authn.ts";
-import { api, apiJson } from "./helpers.ts";
+import { api, apiJson, readEvents } from "./helpers.ts";
 
 /** Identity, RBAC and tenant isolation through the real Worker, D1 and Durable Objects. */
 
@@ -140,7 +140,7 @@ describe("authorization", () => {
     expect((await as(acme, "GET", "/api/v1/nodes")).status).toBe(403);
   });
 
-  it("lists only the namespaces a tenant may get, and refuses a namespace watch", async () => {
+  it("lists and watches only the namespaces a tenant may get", async () => {
     const mine = await as(acme, "GET", "/api/v1/namespaces");
     expect(mine.status).toBe(200);
     expect(mine.body.items.map((n: any) => n.metadata.name)).toEqual(["acme-dev", "acme-prod"]);
@@ -150,8 +150,14 @@ describe("authorization", () => {
     const all = await apiJson("GET", "/api/v1/namespaces");
     const names = all.body.items.map((n: any) => n.metadata.name);
     expect(names).toEqual(expect.arrayContaining(["acme-dev", "acme-prod", "globex-dev", "default", "kube-system"]));
-    const watch = await as(acme, "GET", "/api/v1/namespaces?watch=true");
-    expect(watch.status).toBe(403);
+    const watch = await api("GET", "/api/v1/namespaces?watch=true&resourceVersion=0&timeoutSeconds=2", undefined, { token: acme.token });
+    expect(watch.status).toBe(200);
+    const events = await readEvents(watch, 10, 1500);
+    expect(events.map((e) => e.object.metadata.name).sort()).toEqual(["acme-dev", "acme-prod"]);
+    const nobody = await issueToken(env, { username: "nobody", uid: "nobody", groups: [] });
+    const denied = await apiJson("GET", "/api/v1/namespaces?watch=true", undefined, { token: nobody.token });
+    expect(denied.status).toBe(403);
+    expect(denied.body.message).toBe('namespaces is forbidden: User "nobody" cannot watch resource "namespaces" in API group "" at the cluster scope');
     expect((await as(acme, "GET", "/api/v1/namespaces/acme-prod")).status).toBe(200);
   });
 
