@@ -10,6 +10,7 @@ import { ObjectStore, type Committer } from "../store/object-store.ts";
 import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { RECONCILERS } from "./registry.ts";
 import { controllerOf, type Action, type Observed } from "./types.ts";
+import { emptyObserved } from "./observed.ts";
 
 /**
  * The controller host of one namespace, run by its hub: observe the namespace in one
@@ -48,21 +49,7 @@ export async function observe(env: Env, namespace: string, now = Date.now(), usa
   const rows = await db.all<{ resource: string; rev: number; value: string }>(sql`SELECT resource, rev, value FROM objects
     WHERE namespace = ${namespace} AND resource IN (${sql.join(resources.map((r) => sql`${r}`), sql`, `)})
     ORDER BY resource, name`);
-  const observed: Observed = {
-    now,
-    namespace,
-    pods: [],
-    replicaSets: [],
-    deployments: [],
-    statefulSets: [],
-    daemonSets: [],
-    jobs: [],
-    cronJobs: [],
-    persistentVolumeClaims: [],
-    horizontalPodAutoscalers: [],
-    podMetrics: [],
-    nodes: [],
-  };
+  const observed = emptyObserved(namespace, now);
   for (const r of rows) (observed[OBSERVED_RESOURCES[r.resource]] as KubeObject[]).push(materialize(r.value, r.rev));
   // Nodes are read only when something in the namespace places pods on them itself.
   if (observed.daemonSets.length > 0) {
