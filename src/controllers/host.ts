@@ -92,6 +92,32 @@ export interface RunStats {
   ms: number;
 }
 
+/** At most this many actions of one group are in flight: the hub's group commit batches them. */
+const MAX_CONCURRENT_ACTIONS = 64;
+
+/**
+ * Splits actions into groups applied one after the other, in order. A run of creates (or of
+ * deletes) of the same resource is independent work (a ReplicaSet's new pods): applied
+ * together, so the hub commits them in a few batches instead of one D1 write each.
+ * Everything else keeps its own step, in the order the reconciler gave.
+ */
+export function concurrentGroups(actions: Action[]): Action[][] {
+  const groups: Action[][] = [];
+  for (const action of actions) {
+    const last = groups[groups.length - 1];
+    const head = last?.[0];
+    const joins =
+      head !== undefined &&
+      (action.type === "create" || action.type === "delete") &&
+      head.type === action.type &&
+      head.resource === action.resource &&
+      last.length < MAX_CONCURRENT_ACTIONS;
+    if (joins) last.push(action);
+    else groups.push([action]);
+  }
+  return groups;
+}
+
 export class ControllerHost {
   private readonly store: ObjectStore;
   /** D1 work of this host, accumulated over its runs (a host is made per run by the hub). */
@@ -133,7 +159,10 @@ export class ControllerHost {
           continue;
         }
         if (result.requeueAfterMs !== undefined) requeue = Math.min(requeue ?? Infinity, Math.max(0, result.requeueAfterMs));
-        for (const action of result.actions) if (await this.apply(action, observed.now)) changed++;
+        for (const group of concurrentGroups(result.actions)) {
+          const done = await Promise.all(group.map((action) => this.apply(action, observed.now)));
+          changed += done.filter(Boolean).length;
+        }
       }
       applied += changed;
       if (changed === 0) break;
