@@ -7,6 +7,7 @@ import { ensureSystemNamespaces } from "./controllers/bootstrap.ts";
 import { authenticate, type UserInfo } from "./auth/authn.ts";
 import { checkRbacWrite, forbiddenFor, isSuperuser, loadPolicy } from "./auth/authorizer.ts";
 import { RBAC_GROUP, requestAttributes, type Attributes } from "./auth/rbac.ts";
+import { impersonate } from "./auth/impersonation.ts";
 import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from "./auth/reviews.ts";
 import { createTenant, revokeTenant } from "./auth/tenants.ts";
 import type { Env } from "./env.ts";
@@ -37,8 +38,9 @@ app.use("*", async (c, next) => {
   const path = new URL(c.req.url).pathname;
   if (PUBLIC_PATHS.has(path)) return next();
   if (new URL(c.req.url).protocol !== "https:") throw badRequest("this API server only accepts HTTPS");
-  const user = await authenticate(c.env, c.req.header("authorization") ?? null);
-  if (!user) throw unauthorized();
+  const authenticated = await authenticate(c.env, c.req.header("authorization") ?? null);
+  if (!authenticated) throw unauthorized();
+  const user = await impersonate(c.env, authenticated, c.req.raw.headers);
   c.set("user", user);
   await ensureSystemNamespaces(c.env);
   c.set("hooks", await authorizeRequest(c.env, user, requestAttributes(c.req.method, new URL(c.req.url))));
@@ -55,7 +57,7 @@ async function authorizeRequest(env: Env, user: UserInfo, a: Attributes): Promis
   const policy = await loadPolicy(env, a.resourceRequest ? (a.namespace ?? "") : "");
   const hooks: RequestHooks = {};
   if (a.resourceRequest && a.apiGroup === RBAC_GROUP && ["create", "update", "patch"].includes(a.verb))
-    hooks.admit = (obj) => checkRbacWrite(env, user, obj);
+    hooks.admit = (obj) => checkRbacWrite(env, user, obj, policy);
   if (policy.decide(user, a).allowed) return hooks;
   if (a.resourceRequest && (a.verb === "list" || a.verb === "watch") && a.apiGroup === "" && a.resource === "namespaces" && !a.namespace && !a.name) {
     const visible = (await loadPolicy(env, undefined)).gettableNamespaces(user);

@@ -160,13 +160,14 @@ const describeUser = (user: UserInfo) => `user ${JSON.stringify(user.username)} 
  * writer holds (or the writer has `escalate` on it); a binding may only reference a role whose
  * rules the writer holds in that namespace (or the writer has `bind` on that role).
  */
-export async function checkRbacWrite(env: Env, user: UserInfo, obj: KubeObject): Promise<void> {
+export async function checkRbacWrite(env: Env, user: UserInfo, obj: KubeObject, loaded?: Policy): Promise<void> {
   if (isSuperuser(user)) return;
   const kind = obj.kind;
   const namespace = kind === "Role" || kind === "RoleBinding" ? (obj.metadata.namespace ?? "") : "";
   const plural = `${kind.toLowerCase()}s`;
   const name = obj.metadata.name ?? "";
-  const policy = await loadPolicy(env, namespace);
+  // the request's policy covers the object's namespace: the URL and the object agree (admission checks it)
+  const policy = loaded ?? (await loadPolicy(env, namespace));
   const deny = (why: string) =>
     new ApiError(403, "Forbidden", `${plural}.${RBAC_GROUP} ${JSON.stringify(name)} is forbidden: ${why}`, { name, group: RBAC_GROUP, kind: plural });
   let granted: PolicyRule[];

@@ -83,6 +83,16 @@ describe("tenant isolation (two tenants, real kubectl)", () => {
       assert.equal(no.code, 1, `can-i ${args.join(" ")}: ${no.stdout}${no.stderr}`);
       assert.equal(no.stdout.trim(), "no");
     }
+    // the admin checks a tenant's view by impersonating it
+    const asAcme = ["--as", "tenant:acme", "--as-group", "edgeplane:tenant:acme"];
+    const adminYes = await kubectl(cluster, ["auth", "can-i", "delete", "secrets", "-n", "acme-dev", ...asAcme]);
+    assert.equal(adminYes.stdout.trim(), "yes", adminYes.stderr);
+    const adminNo = await kubectl(cluster, ["auth", "can-i", "delete", "secrets", "-n", "globex-dev", ...asAcme]);
+    assert.equal(adminNo.stdout.trim(), "no", adminNo.stderr);
+    const asGet = await kubectl(cluster, ["get", "secrets", "-n", "globex-dev", ...asAcme]);
+    assert.match(asGet.stderr, /secrets is forbidden: User "tenant:acme" cannot list resource "secrets"/);
+    const tenantAs = await kubectl(acme, ["get", "secrets", "-n", "globex-dev", "--as", "tenant:globex"]);
+    assert.match(tenantAs.stderr, /users "tenant:globex" is forbidden: User "tenant:acme" cannot impersonate resource "users"/);
     const list = await kubectl(globex, ["auth", "can-i", "--list", "-n", "globex-dev"]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /deployments\.apps\s+\[\]\s+\[\]\s+\[get list watch create delete deletecollection patch update\]/);

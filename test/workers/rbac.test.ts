@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../src/auth/authn.ts";
-import { api, apiJson, readEvents } from "./helpers.ts";
+import { ADMIN_TOKEN, api, apiJson, BASE, readEvents } from "./helpers.ts";
 
 /** Identity, RBAC and tenant isolation through the real Worker, D1 and Durable Objects. */
 
@@ -312,5 +313,36 @@ describe("access reviews", () => {
       spec: { namespace: "acme-dev" },
     });
     expect(other.body.status.resourceRules.some((x: any) => x.resources.includes("deployments"))).toBe(false);
+  });
+});
+
+describe("impersonation", () => {
+  async function asImpersonating(token: string, path: string, headers: [string, string][], method = "GET", body?: unknown) {
+    const h = new Headers({ authorization: `Bearer ${token}`, accept: "application/json" });
+    for (const [k, v] of headers) h.append(k, v);
+    if (body !== undefined) h.set("content-type", "application/json");
+    const res = await (exports as unknown as { default: Fetcher }).default.fetch(`${BASE}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any };
+  }
+  const whoami = { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" };
+
+  it("lets the admin act as a tenant (kubectl --as), with the tenant's permissions", async () => {
+    const as = [["Impersonate-User", "tenant:acme"], ["Impersonate-Group", "edgeplane:tenant:acme"]] as [string, string][];
+    const me = await asImpersonating(ADMIN_TOKEN, "/apis/authentication.k8s.io/v1/selfsubjectreviews", as, "POST", whoami);
+    expect(me.body.status.userInfo).toEqual({ username: "tenant:acme", uid: "", groups: ["edgeplane:tenant:acme", "system:authenticated"] });
+    expect((await asImpersonating(ADMIN_TOKEN, "/api/v1/namespaces/acme-dev/configmaps", as)).status).toBe(200);
+    const denied = await asImpersonating(ADMIN_TOKEN, "/api/v1/namespaces/globex-dev/configmaps", as);
+    expect(denied.status).toBe(403);
+    expect(denied.body.message).toBe('configmaps is forbidden: User "tenant:acme" cannot list resource "configmaps" in API group "" in the namespace "globex-dev"');
+  });
+
+  it("refuses impersonation without the impersonate verb, and malformed impersonation", async () => {
+    const r = await asImpersonating(acme.token, "/api/v1/namespaces/globex-dev/configmaps", [["Impersonate-User", "tenant:globex"]]);
+    expect(r.status).toBe(403);
+    expect(r.body.message).toBe('users "tenant:globex" is forbidden: User "tenant:acme" cannot impersonate resource "users" in API group "" at the cluster scope');
+    const masters = await asImpersonating(acme.token, "/api/v1/nodes", [["Impersonate-User", "tenant:acme"], ["Impersonate-Group", "system:masters"]]);
+    expect(masters.status).toBe(403);
+    const groupOnly = await asImpersonating(ADMIN_TOKEN, "/api/v1/nodes", [["Impersonate-Group", "system:masters"]]);
+    expect(groupOnly.status).toBe(400);
   });
 });
