@@ -89,10 +89,10 @@ describe("decodeProtobufObject", () => {
   });
 
   it("answers 415 for kinds it has no schema for", () => {
-    const e = apiError(() => decodeProtobufObject(body("authorization.k8s.io/v1", "SelfSubjectAccessReview", meta("x"))));
+    const e = apiError(() => decodeProtobufObject(body("certificates.k8s.io/v1", "CertificateSigningRequest", meta("x"))));
     expect(e.code).toBe(415);
     expect(e.reason).toBe("UnsupportedMediaType");
-    expect(e.message).toMatch(/SelfSubjectAccessReview \(authorization\.k8s\.io\/v1\).*application\/json/);
+    expect(e.message).toMatch(/CertificateSigningRequest \(certificates\.k8s\.io\/v1\).*application\/json/);
   });
 
   it("answers 400 when apiVersion or kind is missing, 415 for encoded payloads", () => {
