@@ -1,4 +1,7 @@
 import { getPath } from "../resources/columns.ts";
+import { podMatchesNode } from "../scheduler/label-match.ts";
+import { tolerates } from "../scheduler/tolerations.ts";
+import type { Taint, Toleration } from "../scheduler/types.ts";
 import type { KubeObject } from "../resources/types.ts";
 import {
   byName,
@@ -23,8 +26,9 @@ import { controllerOf, controllerRef, type Action, type Observed, type Reconcile
  * deleted, and the pod (with the tolerations DaemonSet pods always get) tolerates its
  * NoSchedule and NoExecute taints; a pod already there may stay while only NoSchedule
  * taints are untolerated. Pods are created bound: spec.nodeName is set directly
- * (Kubernetes sets a matchFields node affinity and lets the scheduler bind; with no
- * scheduler here, binding at creation is the same outcome). Extra pods on a node go
+ * (Kubernetes sets a matchFields node affinity and lets the scheduler bind; binding
+ * at creation is the same outcome, without a scheduler round; the node matching is the
+ * scheduler's own). Extra pods on a node go
  * (all but the oldest), pods on nodes no longer eligible (or gone) go.
  * RollingUpdate replaces old pods bounded by maxUnavailable (delete, then create on the
  * next pass once the old pod is gone) or, with maxSurge, starts the new pod first and
@@ -39,20 +43,6 @@ const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !
 
 export const TEMPLATE_GENERATION_LABEL = "pod-template-generation";
 const TEMPLATE_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation";
-
-interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
-
-interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-}
 
 /** The tolerations Kubernetes adds to every DaemonSet pod (network-unavailable only with hostNetwork). */
 export function daemonTolerations(hostNetwork: boolean): Toleration[] {
@@ -76,65 +66,12 @@ function podTolerations(podSpec: Obj): Toleration[] {
   return [...own, ...daemonTolerations(podSpec.hostNetwork === true).filter((d) => !own.some((o) => same(o, d)))];
 }
 
-function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  const op = t.operator || "Equal";
-  if (op === "Exists") return !t.key || t.key === taint.key;
-  return t.key === taint.key && (t.value ?? "") === (taint.value ?? "");
-}
-
-function matchRequirement(req: Obj, get: (key: string) => string | undefined, fieldsOnly: boolean): boolean {
-  const key = String(req.key ?? "");
-  const values = (Array.isArray(req.values) ? req.values : []).map(String);
-  const v = get(key);
-  switch (req.operator) {
-    case "In":
-      return v !== undefined && values.includes(v);
-    case "NotIn":
-      return v === undefined || !values.includes(v);
-    case "Exists":
-      return !fieldsOnly && v !== undefined;
-    case "DoesNotExist":
-      return !fieldsOnly && v === undefined;
-    case "Gt":
-    case "Lt": {
-      if (fieldsOnly || v === undefined || values.length !== 1) return false;
-      const have = Number(v);
-      const want = Number(values[0]);
-      if (!Number.isInteger(have) || !Number.isInteger(want)) return false;
-      return req.operator === "Gt" ? have > want : have < want;
-    }
-    default:
-      return false;
-  }
-}
-
-/** Required node affinity: terms are ORed, a term's requirements ANDed; an empty term matches nothing. */
-function matchesNodeAffinity(podSpec: Obj, node: KubeObject): boolean {
-  const terms = getPath(podSpec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms");
-  if (!Array.isArray(terms)) return true;
-  const labels = node.metadata.labels ?? {};
-  const fields: Record<string, string> = { "metadata.name": node.metadata.name! };
-  return terms.filter(isObj).some((term) => {
-    const exprs = (Array.isArray(term.matchExpressions) ? term.matchExpressions : []).filter(isObj);
-    const fieldReqs = (Array.isArray(term.matchFields) ? term.matchFields : []).filter(isObj);
-    if (exprs.length === 0 && fieldReqs.length === 0) return false;
-    return (
-      exprs.every((e) => matchRequirement(e, (k) => (Object.hasOwn(labels, k) ? labels[k] : undefined), false)) &&
-      fieldReqs.every((f) => matchRequirement(f, (k) => fields[k], true))
-    );
-  });
-}
-
 /** Should a daemon pod be created on the node, and may one already there keep running? */
 export function nodeShouldRunDaemonPod(node: KubeObject, podSpec: Obj): { shouldRun: boolean; shouldContinueRunning: boolean } {
   const no = { shouldRun: false, shouldContinueRunning: false };
   if (isTerminating(node)) return no;
   if (typeof podSpec.nodeName === "string" && podSpec.nodeName && podSpec.nodeName !== node.metadata.name) return no;
-  const labels = node.metadata.labels ?? {};
-  const selector = isObj(podSpec.nodeSelector) ? (podSpec.nodeSelector as Record<string, string>) : {};
-  if (Object.entries(selector).some(([k, v]) => labels[k] !== v)) return no;
-  if (!matchesNodeAffinity(podSpec, node)) return no;
+  if (!podMatchesNode(podSpec, node.metadata.labels ?? {}, node.metadata.name ?? "")) return no;
   const tolerations = podTolerations(podSpec);
   const taints = ((getPath(node, "spec.taints") as Taint[] | undefined) ?? []).filter((t) => isObj(t) && (t.effect === "NoSchedule" || t.effect === "NoExecute"));
   const untolerated = taints.filter((taint) => !tolerations.some((t) => tolerates(t, taint)));
