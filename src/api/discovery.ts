@@ -56,6 +56,21 @@ function resourceEntries(k: ResourceKind) {
   return [main, ...subs];
 }
 
+/** Create-only review resources answered by src/auth/ (never stored, so not in KINDS). */
+const REVIEW_GROUPS: Record<string, { kind: string; name: string; singularName: string }[]> = {
+  "authentication.k8s.io": [{ name: "selfsubjectreviews", singularName: "selfsubjectreview", kind: "SelfSubjectReview" }],
+  "authorization.k8s.io": [
+    { name: "selfsubjectaccessreviews", singularName: "selfsubjectaccessreview", kind: "SelfSubjectAccessReview" },
+    { name: "selfsubjectrulesreviews", singularName: "selfsubjectrulesreview", kind: "SelfSubjectRulesReview" },
+  ],
+};
+
+const reviewGroup = (name: string) => ({
+  name,
+  versions: [{ groupVersion: `${name}/v1`, version: "v1" }],
+  preferredVersion: { groupVersion: `${name}/v1`, version: "v1" },
+});
+
 export function apiVersions() {
   return {
     kind: "APIVersions",
@@ -72,10 +87,11 @@ export function apiGroupList() {
       versions: versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
       preferredVersion: { groupVersion: `${name}/${versions[0]}`, version: versions[0] },
     }));
-  return { kind: "APIGroupList", apiVersion: "v1", groups: list };
+  return { kind: "APIGroupList", apiVersion: "v1", groups: [...list, ...Object.keys(REVIEW_GROUPS).map(reviewGroup)] };
 }
 
 export function apiGroup(name: string) {
+  if (REVIEW_GROUPS[name]) return { kind: "APIGroup", apiVersion: "v1", ...reviewGroup(name) };
   const versions = groups().get(name);
   if (!versions || name === "") return undefined;
   return {
@@ -88,6 +104,14 @@ export function apiGroup(name: string) {
 }
 
 export function apiResourceList(group: string, version: string) {
+  const reviews = REVIEW_GROUPS[group];
+  if (reviews && version === "v1")
+    return {
+      kind: "APIResourceList",
+      apiVersion: "v1",
+      groupVersion: `${group}/v1`,
+      resources: reviews.map((r) => ({ ...r, namespaced: false, verbs: ["create"], storageVersionHash: "" })),
+    };
   const kinds = KINDS.filter((k) => k.group === group && k.version === version);
   if (kinds.length === 0) return undefined;
   return {

@@ -93,6 +93,9 @@ describe("tenant isolation (two tenants, real kubectl)", () => {
     assert.match(asGet.stderr, /secrets is forbidden: User "tenant:acme" cannot list resource "secrets"/);
     const tenantAs = await kubectl(acme, ["get", "secrets", "-n", "globex-dev", "--as", "tenant:globex"]);
     assert.match(tenantAs.stderr, /users "tenant:globex" is forbidden: User "tenant:acme" cannot impersonate resource "users"/);
+    const resources = await kubectl(acme, ["api-resources", "--api-group=authorization.k8s.io", "-o", "name"]);
+    assert.equal(resources.code, 0, resources.stderr);
+    assert.deepEqual(resources.stdout.trim().split("\n"), ["selfsubjectaccessreviews.authorization.k8s.io", "selfsubjectrulesreviews.authorization.k8s.io"]);
     const list = await kubectl(globex, ["auth", "can-i", "--list", "-n", "globex-dev"]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /deployments\.apps\s+\[\]\s+\[\]\s+\[get list watch create delete deletecollection patch update\]/);

@@ -298,6 +298,17 @@ describe("access reviews", () => {
     expect(path.body.status.allowed).toBe(true);
   });
 
+  it("lists the review resources in discovery", async () => {
+    const groups = await as(acme, "GET", "/apis");
+    expect(groups.body.groups.map((g: any) => g.name)).toEqual(expect.arrayContaining([RBAC, "authentication.k8s.io", "authorization.k8s.io"]));
+    const authz = await as(acme, "GET", "/apis/authorization.k8s.io/v1");
+    expect(authz.body.resources.map((r: any) => [r.name, r.kind, r.verbs])).toEqual([
+      ["selfsubjectaccessreviews", "SelfSubjectAccessReview", ["create"]],
+      ["selfsubjectrulesreviews", "SelfSubjectRulesReview", ["create"]],
+    ]);
+    expect((await as(acme, "GET", "/apis/authentication.k8s.io")).body.preferredVersion.version).toBe("v1");
+  });
+
   it("answers SelfSubjectRulesReview (kubectl auth can-i --list)", async () => {
     const r = await as(globex, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", {
       apiVersion: "authorization.k8s.io/v1",
