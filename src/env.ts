@@ -1,9 +1,12 @@
 import type { NamespaceHub } from "./store/hub.ts";
+import type { NodeTunnel } from "./tunnel/node-tunnel.ts";
 
 /** Bindings and settings of the Worker (wrangler.toml, `--var`, secrets). */
 export interface Env {
   DB: D1Database;
   HUB: DurableObjectNamespace<NamespaceHub>;
+  /** One per node ("node:<name>"): the end of its agent's tunnel. */
+  TUNNEL: DurableObjectNamespace<NodeTunnel>;
   /** SHA-256 (hex) of the bootstrap admin bearer token. */
   ADMIN_TOKEN_SHA256?: string;
   /** Seconds between compactions of the revision log (default 300). */

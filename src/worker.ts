@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./api/discovery.ts";
-import { ApiError, pathNotFound, toApiError, unauthorized, badRequest } from "./api/errors.ts";
+import { ApiError, pathNotFound, toApiError, unauthorized, badRequest, forbidden } from "./api/errors.ts";
 import { handleResource, json, type RequestHooks } from "./api/handlers.ts";
 import { serveOpenApi } from "./api/openapi.ts";
 import { ensureSystemNamespaces } from "./controllers/bootstrap.ts";
@@ -12,8 +12,10 @@ import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } fr
 import { createTenant, revokeTenant } from "./auth/tenants.ts";
 import type { Env } from "./env.ts";
 import { currentRevision, openDb } from "./store/revision-log.ts";
+import { connectTunnel } from "./api/streaming.ts";
 
 export { NamespaceHub } from "./store/hub.ts";
+export { NodeTunnel } from "./tunnel/node-tunnel.ts";
 
 type AppEnv = { Bindings: Env; Variables: { user: UserInfo; hooks: RequestHooks } };
 
@@ -33,6 +35,20 @@ app.get("/readyz", async (c) => {
   }
 });
 app.get("/version", (c) => c.json(SERVER_VERSION));
+
+/**
+ * A node agent's tunnel (one outbound WebSocket; logs and exec ride on it). Authenticated here,
+ * before the API's middleware: only the admin or the node itself (system:node:<name>) may open it.
+ */
+app.get("/tunnel/nodes/:node", async (c) => {
+  if (new URL(c.req.url).protocol !== "https:") throw badRequest("this API server only accepts HTTPS");
+  const user = await authenticate(c.env, c.req.header("authorization") ?? null);
+  if (!user) throw unauthorized();
+  const node = c.req.param("node");
+  if (!isSuperuser(user) && user.username !== `system:node:${node}`)
+    throw forbidden(`User "${user.username}" cannot open the tunnel of node "${node}": a node may only open its own tunnel`);
+  return connectTunnel(c.env, node, c.req.raw);
+});
 
 app.use("*", async (c, next) => {
   const path = new URL(c.req.url).pathname;

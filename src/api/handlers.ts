@@ -11,6 +11,7 @@ import { applyPatch, PATCH_TYPES } from "./patch.ts";
 import { parseFilter } from "./selectors.ts";
 import { toTable, wantsTable } from "./table.ts";
 import { resolveTarget, type Target } from "./target.ts";
+import { podExec, podLog } from "./streaming.ts";
 import { watchResponse } from "./watch.ts";
 
 /** The REST verbs on resources: get, list, watch, create, update, patch, delete, deletecollection. */
@@ -79,8 +80,10 @@ export async function handleResource(
   if (subresource === "scale") return scale(call, method);
   if (subresource === "binding") return binding(call, method);
   if (subresource === "eviction") return eviction(call, method);
+  if (target.kind.plural === "pods" && target.kind.group === "" && subresource === "log") return podLog(env, call.store, target, method, q);
+  if (target.kind.plural === "pods" && target.kind.group === "" && subresource === "exec") return podExec(env, call.store, target, req, q);
   if (subresource === "log" || subresource === "exec" || subresource === "attach" || subresource === "portforward" || subresource === "proxy")
-    throw unavailable(`${target.kind.plural}/${subresource} is not available yet: streaming through node agents arrives with the node agent; no agent tunnel serves ${target.kind.plural} "${name}"`);
+    throw unavailable(`${target.kind.plural}/${subresource} is not available yet: only pods/log and pods/exec are served through node tunnels so far`);
   if (subresource && subresource !== "status" && subresource !== "finalize")
     throw methodNotAllowed(`${target.kind.plural}/${subresource} is not supported yet`);
   switch (method) {
