@@ -250,6 +250,8 @@ export function requestAttributes(method: string, url: URL): Attributes {
   if (watchPrefix || (m === "GET" && (q.get("watch") === "true" || q.get("watch") === "1"))) verb = "watch";
   else if (m === "GET" && !name) verb = "list";
   else if (m === "DELETE" && !name) verb = "deletecollection";
+  // exec/attach/portforward over a WebSocket upgrade (GET) need `create`, as since Kubernetes 1.30
+  if (m === "GET" && verb === "get" && apiGroup === "" && resource === "pods" && ["exec", "attach", "portforward"].includes(subresource ?? "")) verb = "create";
   let effectiveName = name;
   // list/watch narrowed to one object with metadata.name=<x> is authorized as that object
   if (!name && (verb === "list" || verb === "watch")) {

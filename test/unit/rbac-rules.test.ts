@@ -64,6 +64,8 @@ describe("request attributes", () => {
     expect(at("GET", "/api/v1/namespaces/a/pods?watch=true")).toMatchObject({ verb: "watch" });
     expect(at("GET", "/api/v1/namespaces/a/pods?watch=1&fieldSelector=metadata.name%3Dp1")).toMatchObject({ verb: "watch", name: "p1" });
     expect(at("GET", "/api/v1/namespaces/a/pods/p/log")).toEqual({ resourceRequest: true, verb: "get", apiGroup: "", resource: "pods", name: "p", subresource: "log", namespace: "a" });
+    expect(at("GET", "/api/v1/namespaces/a/pods/p/exec?command=sh")).toMatchObject({ verb: "create", subresource: "exec", name: "p" });
+    expect(at("POST", "/api/v1/namespaces/a/pods/p/portforward")).toMatchObject({ verb: "create", subresource: "portforward" });
     expect(at("DELETE", "/apis/apps/v1/namespaces/a/deployments")).toMatchObject({ verb: "deletecollection", apiGroup: "apps", resource: "deployments" });
     expect(at("PATCH", "/apis/apps/v1/namespaces/a/deployments/d/scale")).toMatchObject({ verb: "patch", subresource: "scale", name: "d" });
     expect(at("GET", "/api/v1/namespaces/a")).toEqual({ resourceRequest: true, verb: "get", apiGroup: "", resource: "namespaces", name: "a", namespace: "a" });
