@@ -9,7 +9,7 @@ import type { RuntimeName } from "./runtime-select.ts";
 
 export const AGENT_USAGE = `  agent (--server URL --token TOKEN [--insecure-skip-tls-verify] | --kubeconfig FILE)
         [--name NODE] [--runtime process|hollow|podman] [--labels k=v,...] [--data-dir D]
-        [--nodes N] [--hollow-start-delay-ms MS]
+        [--pod-cidr A.B.C.0/24] [--nodes N] [--hollow-start-delay-ms MS]
         run a node agent: registers the Node, heartbeats its Lease, runs the pods bound to it
         (hollow: N fake nodes in one process that start nothing)
 `;
@@ -48,6 +48,7 @@ export async function agentCommand(args: string[], projectRoot: string): Promise
     runtime,
     labels: parseLabels(flag(args, "labels")),
     dataDir: resolve(flag(args, "data-dir") ?? join(projectRoot, ".edgeplane")),
+    podCIDR: flag(args, "pod-cidr"),
     nodes: intFlag(args, "nodes"),
     hollowStartDelayMs: intFlag(args, "hollow-start-delay-ms"),
   });

@@ -20,6 +20,8 @@ export interface AgentOptions {
   runtime?: RuntimeName | "auto";
   labels?: Record<string, string>;
   dataDir: string;
+  /** This node's pod CIDR (a /24) for per-pod network namespaces; default: derived from the node name in 10.244.0.0/16. */
+  podCIDR?: string;
   /** Hollow only: how many nodes. */
   nodes?: number;
   /** Hollow only: how long a container takes to "start". */
@@ -63,8 +65,14 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const api = new ApiClient(o.api);
   const host = hostFacts(o.dataDir);
   const kind = o.runtime ?? "auto";
-  const { runtime, note } = selectRuntime(kind, { dataDir: join(o.dataDir, "agent"), hostIP: host.internalIP, hollowStartDelayMs: o.hollowStartDelayMs });
   const base = nodeNameFrom(o.name ?? hostname());
+  const { runtime, note } = await selectRuntime(kind, {
+    dataDir: join(o.dataDir, "agent"),
+    hostIP: host.internalIP,
+    nodeName: base,
+    podCIDR: o.podCIDR,
+    hollowStartDelayMs: o.hollowStartDelayMs,
+  });
   const hollow = runtime.name === "hollow";
   const count = hollow ? Math.max(1, o.nodes ?? 1) : 1;
   const nodes: NodeAgent[] = [];

@@ -31,6 +31,12 @@ export interface ContainerRecord {
   imageID?: string;
   /** The container was started at least once by this agent. */
   everStarted: boolean;
+  /** Not to be started before this time (ms): a config error's retry, or the image pull back-off. */
+  notBefore?: number;
+  /** Image pulls failed in a row (ErrImagePull -> ImagePullBackOff, 10 s doubling to 5 min). */
+  pullFailures?: number;
+  /** When the last ErrImagePull was recorded (ms). */
+  pullShownAt?: number;
 }
 
 /** The container fields of a PodSpec the agent uses. */
@@ -45,6 +51,15 @@ export interface ContainerSpec {
   ports?: { containerPort: number; protocol?: string; name?: string }[];
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
   imagePullPolicy?: string;
+  securityContext?: SecurityContext;
+}
+
+/** The securityContext fields the runtimes apply (container values win over the pod's). */
+export interface SecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
 }
 
 export interface EnvVar {
@@ -65,6 +80,7 @@ export interface PodSpec {
   initContainers?: ContainerSpec[];
   containers: ContainerSpec[];
   hostNetwork?: boolean;
+  securityContext?: SecurityContext;
 }
 
 export interface Pod {

@@ -27,6 +27,13 @@ export interface PodWorkerDeps {
 }
 
 const CONFIG_RETRY_MS = 5_000;
+/** How long ErrImagePull shows before the container shows ImagePullBackOff. */
+const PULL_ERROR_SHOWN_MS = 1_000;
+
+/** The kubelet's image pull back-off: 10 s doubling to 5 min. */
+export function imagePullBackoffMs(failures: number): number {
+  return Math.min(10_000 * 2 ** Math.max(0, failures - 1), 300_000);
+}
 
 export class PodWorker {
   private pod: Pod;
@@ -41,7 +48,6 @@ export class PodWorker {
   private dirty = false;
   private timer?: ReturnType<typeof setTimeout>;
   private timerAt = Infinity;
-  private retryAt?: number;
   /** The pod is gone from the API (DELETED event or relist without it). */
   private gone = false;
   private terminating = false;
@@ -141,11 +147,20 @@ export class PodWorker {
     if (plan.initFailed) this.failure = { message: `init container ${plan.initFailed} failed` };
     const specs = new Map<string, ContainerSpec>([...(this.pod.spec.initContainers ?? []), ...this.pod.spec.containers].map((c) => [c.name, c]));
     const all = [...this.inits, ...this.apps];
-    if (this.retryAt !== undefined && this.retryAt > now) plan.start = [];
-    this.retryAt = undefined;
-    await Promise.all(plan.start.map((name) => this.start(all.find((r) => r.name === name)!, specs.get(name)!)));
+    for (const r of all) {
+      // ErrImagePull shows for a moment, then ImagePullBackOff while the back-off lasts (as the kubelet's next sync does).
+      if (r.state.kind === "waiting" && r.state.reason === "ErrImagePull" && r.notBefore !== undefined && r.notBefore > now && now >= (r.pullShownAt ?? 0) + PULL_ERROR_SHOWN_MS)
+        r.state = { kind: "waiting", reason: "ImagePullBackOff", message: `Back-off pulling image "${r.image}": ErrImagePull: ${r.state.message ?? ""}` };
+    }
+    const waitingOut = plan.start.filter((name) => (all.find((r) => r.name === name)!.notBefore ?? 0) > now);
+    const start = plan.start.filter((name) => !waitingOut.includes(name));
+    await Promise.all(start.map((name) => this.start(all.find((r) => r.name === name)!, specs.get(name)!)));
     if (plan.wakeAt !== undefined) this.wakeAt(plan.wakeAt);
-    if (this.retryAt !== undefined) this.wakeAt(this.retryAt);
+    const later = Date.now();
+    for (const r of all) {
+      if (r.notBefore !== undefined && r.notBefore > later) this.wakeAt(r.notBefore);
+      if (r.state.kind === "waiting" && r.state.reason === "ErrImagePull" && r.pullShownAt !== undefined) this.wakeAt(r.pullShownAt + PULL_ERROR_SHOWN_MS);
+    }
     await this.report();
   }
 
@@ -158,7 +173,7 @@ export class PodWorker {
       if (!(e instanceof EnvError)) throw e;
       rec.state = { kind: "waiting", reason: "CreateContainerConfigError", message: e.message };
       this.deps.event(this.pod, "Warning", "Failed", `Error: ${e.message}`);
-      this.retryAt = Date.now() + CONFIG_RETRY_MS;
+      rec.notBefore = Date.now() + CONFIG_RETRY_MS;
       return;
     }
     if (rec.everStarted) {
@@ -177,7 +192,12 @@ export class PodWorker {
       if (e instanceof StartError && !e.asCrash) {
         rec.everStarted = false;
         rec.state = { kind: "waiting", reason, message };
-        this.retryAt = Date.now() + CONFIG_RETRY_MS;
+        const now = Date.now();
+        if (reason === "ErrImagePull") {
+          rec.pullFailures = (rec.pullFailures ?? 0) + 1;
+          rec.pullShownAt = now;
+          rec.notBefore = now + imagePullBackoffMs(rec.pullFailures);
+        } else rec.notBefore = now + CONFIG_RETRY_MS;
         return;
       }
       rec.state = { kind: "terminated", terminated: { exitCode: 128, reason, message, startedAt, finishedAt: rfc3339(Date.now()) } };
@@ -189,6 +209,8 @@ export class PodWorker {
     }
     rec.containerID = rc.containerID;
     rec.imageID = rc.imageID;
+    rec.pullFailures = 0;
+    rec.notBefore = undefined;
     rec.state = { kind: "running", startedAt: rc.startedAt };
     this.running.set(rec.name, rc);
     this.deps.event(this.pod, "Normal", "Started", `Started container ${rec.name}`);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { constants as osConstants } from "node:os";
 import type { Pod } from "./container-record.ts";
 import type { RuntimeInfo } from "./node-status.ts";
+import type { PodNetwork } from "./pod-network.ts";
 import { rfc3339 } from "./pod-status.ts";
 import { StartError, type ContainerExit, type PodSandbox, type RunningContainer, type Runtime, type StartRequest } from "./runtime.ts";
 
@@ -12,7 +13,9 @@ import { StartError, type ContainerExit, type PodSandbox, type RunningContainer,
  * The `process` runtime: runs a container's command/args with its env as a host process,
  * in its own PID, mount (private /proc), UTS and IPC namespaces via `unshare` where the
  * host allows it (degraded, with a warning, where it does not). Images are not pulled:
- * the command must exist on this machine. Pods share the host's network (podIP = hostIP).
+ * the command must exist on this machine. With a PodNetwork each pod gets its own network
+ * namespace and IP (containers enter it with nsenter); without one pods share the host's
+ * network (podIP = hostIP).
  * Logs go to <data-dir>/pods/<namespace>_<name>_<uid>/<container>/<restart>.log.
  */
 
@@ -58,9 +61,10 @@ export class ProcessRuntime implements Runtime {
   private readonly isolation: Isolation;
   private readonly warnings: string[];
   private readonly running = new Map<ChildProcess, Promise<ContainerExit>>();
+  private readonly netns = new Map<string, string>();
 
   constructor(
-    private readonly opts: { dataDir: string; hostIP: string },
+    private readonly opts: { dataDir: string; hostIP: string; network?: PodNetwork; networkWarning?: string },
   ) {
     const { isolation, warning } = detectIsolation();
     // Containers run in their own process groups: never leave them behind when the agent exits.
@@ -75,7 +79,7 @@ export class ProcessRuntime implements Runtime {
     this.isolation = isolation;
     this.warnings = [
       "process runtime: images are not pulled, each container's command runs from this machine's filesystem",
-      "pods share the host network (podIP = hostIP)",
+      ...(opts.network ? [] : [opts.networkWarning ?? "pods share the host network (podIP = hostIP)"]),
       "resource limits are not enforced",
       ...(warning ? [warning] : []),
     ];
@@ -92,11 +96,16 @@ export class ProcessRuntime implements Runtime {
 
   async createSandbox(pod: Pod): Promise<PodSandbox> {
     mkdirSync(this.podDir(pod), { recursive: true });
-    return { podIP: this.opts.hostIP };
+    if (pod.spec.hostNetwork || !this.opts.network) return { podIP: this.opts.hostIP };
+    const net = await this.opts.network.setup(pod.metadata.uid);
+    this.netns.set(pod.metadata.uid, net.netnsPath);
+    return { podIP: net.ip };
   }
 
   async removeSandbox(pod: Pod): Promise<void> {
     rmSync(this.podDir(pod), { recursive: true, force: true });
+    this.netns.delete(pod.metadata.uid);
+    await this.opts.network?.teardown(pod.metadata.uid);
   }
 
   async startContainer(req: StartRequest): Promise<RunningContainer> {
@@ -118,9 +127,12 @@ export class ProcessRuntime implements Runtime {
     mkdirSync(logDir, { recursive: true });
     const cwd = container.workingDir && existsSync(container.workingDir) ? container.workingDir : podDir;
     const argv = [exe, ...req.argv.slice(1)];
-    const full = this.isolation
+    const isolated = this.isolation
       ? ["unshare", ...this.isolation.flags, "--", "/bin/sh", "-c", 'hostname "$0" 2>/dev/null; exec "$@"', pod.metadata.name, ...argv]
       : argv;
+    // The pod's network namespace: nsenter joins it before unshare makes the others.
+    const netns = this.netns.get(pod.metadata.uid);
+    const full = netns ? ["nsenter", `--net=${netns}`, "--", ...isolated] : isolated;
     const log = openSync(join(logDir, `${req.restartCount}.log`), "a");
     let child: ChildProcess;
     try {
@@ -178,6 +190,7 @@ export class ProcessRuntime implements Runtime {
 
   async close(): Promise<void> {
     await Promise.all([...this.running].map(([c, exited]) => this.stopChild(c, exited, 0)));
+    await this.opts.network?.close();
   }
 }
 

@@ -1,5 +1,6 @@
-import { spawnSync } from "node:child_process";
 import { HollowRuntime } from "./hollow-runtime.ts";
+import { PodNetwork } from "./pod-network.ts";
+import { PodmanRuntime, podmanVersion } from "./podman-runtime.ts";
 import { ProcessRuntime } from "./process-runtime.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -7,12 +8,10 @@ import type { Runtime } from "./runtime.ts";
 
 export type RuntimeName = "podman" | "process" | "hollow";
 
-/** Why the podman runtime cannot be used here (undefined: it could be). */
-export function podmanUnavailable(): string {
-  const r = spawnSync("podman", ["version", "--format", "{{.Client.Version}}"], { stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
-  if (r.error) return "podman is not installed on this machine";
-  if (r.status !== 0) return `podman is installed but does not work: ${r.stderr.toString().trim().split("\n")[0]}`;
-  return `podman ${r.stdout.toString().trim()} is installed, but this agent's podman runtime is not implemented yet`;
+/** Why the podman runtime cannot be used here (undefined: it can). */
+export function podmanUnavailable(): string | undefined {
+  if (process.platform === "linux" && process.getuid?.() !== 0) return "the podman runtime runs rootful podman and needs root";
+  return podmanVersion().error;
 }
 
 export interface RuntimeChoice {
@@ -21,13 +20,27 @@ export interface RuntimeChoice {
   note: string;
 }
 
-export function selectRuntime(
+export async function selectRuntime(
   wanted: RuntimeName | "auto",
-  opts: { dataDir: string; hostIP: string; hollowStartDelayMs?: number },
-): RuntimeChoice {
+  opts: { dataDir: string; hostIP: string; nodeName: string; podCIDR?: string; hollowStartDelayMs?: number },
+): Promise<RuntimeChoice> {
   if (wanted === "hollow") return { runtime: new HollowRuntime(opts.hollowStartDelayMs ?? 0), note: "runtime hollow (starts nothing)" };
-  if (wanted === "podman") throw new Error(`--runtime podman: ${podmanUnavailable()}; use --runtime process`);
-  const runtime = new ProcessRuntime({ dataDir: opts.dataDir, hostIP: opts.hostIP });
-  const why = wanted === "auto" ? ` (podman not used: ${podmanUnavailable()})` : "";
-  return { runtime, note: `runtime process${why}; ${runtime.info().warnings.join("; ")}` };
+  const unavailable = wanted === "process" ? undefined : podmanUnavailable();
+  if (wanted === "podman" && unavailable) throw new Error(`--runtime podman: ${unavailable}; use --runtime process`);
+  const { network, warning } = await PodNetwork.open(opts.nodeName, opts.podCIDR);
+  const netNote = network ? `pod IPs from ${network.cidr} on bridge ${network.bridge}` : warning!;
+  if (!unavailable && wanted !== "process") {
+    const runtime = new PodmanRuntime({
+      nodeName: opts.nodeName,
+      hostIP: opts.hostIP,
+      version: podmanVersion().version ?? "unknown",
+      network,
+      warnings: [...(warning ? [warning] : []), "images are never pulled (no registry is reachable): only local images run", "volumes, probes and hostPort are not supported yet"],
+    });
+    const removed = await runtime.cleanup();
+    return { runtime, note: `runtime podman ${podmanVersion().version}; ${netNote}${removed ? `; removed ${removed} container(s) left by an earlier run` : ""}` };
+  }
+  const runtime = new ProcessRuntime({ dataDir: opts.dataDir, hostIP: opts.hostIP, network, networkWarning: warning });
+  const why = wanted === "auto" ? ` (podman not used: ${unavailable})` : "";
+  return { runtime, note: `runtime process${why}; ${netNote}; ${runtime.info().warnings.join("; ")}` };
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -121,8 +122,11 @@ describe("node agent", () => {
     await apply(cluster, pod("web", NODE, { terminationGracePeriodSeconds: 2, containers: [{ name: "main", image: "localhost/busybox:latest", command: ["sleep", marker] }] }));
     const p = (await waitFor(cluster, ["pod", "web"], (o) => o?.status?.phase === "Running", "web Running"))!;
     assert.equal(p.status.hostIP, internalIP());
-    assert.equal(p.status.podIP, internalIP());
-    assert.deepEqual(p.status.podIPs, [{ ip: internalIP() }]);
+    // As root each pod gets a network namespace and an IP of the node's pod CIDR; else the host's IP.
+    const ownIP = process.getuid?.() === 0;
+    if (ownIP) assert.match(p.status.podIP, /^10\.244\.\d+\.\d+$/);
+    else assert.equal(p.status.podIP, internalIP());
+    assert.deepEqual(p.status.podIPs, [{ ip: p.status.podIP }]);
     assert.ok(p.status.startTime);
     assert.deepEqual(
       p.status.conditions.map((c: Json) => `${c.type}=${c.status}`),
@@ -141,6 +145,28 @@ describe("node agent", () => {
     const gone = await kubectl(cluster, ["get", "pod", "web"]);
     assert.match(gone.stderr, /NotFound/);
     assert.deepEqual(processesWith(`sleep ${marker}`), [], "the container's process is stopped");
+  });
+
+  it("gives a process pod its own network namespace and IP that the host reaches; deletion removes the namespace", { skip: process.getuid?.() !== 0 ? "per-pod network namespaces need root" : false }, async () => {
+    const server = "require('http').createServer((q, s) => s.end('pod ' + require('os').hostname())).listen(8081)";
+    await apply(cluster, pod("netpod", NODE, { terminationGracePeriodSeconds: 1, containers: [{ name: "main", image: "node", command: [process.execPath, "-e", server] }] }));
+    const p = (await waitFor(cluster, ["pod", "netpod"], (o) => o?.status?.phase === "Running", "netpod Running"))!;
+    const ip: string = p.status.podIP;
+    assert.match(ip, /^10\.244\.\d+\.\d+$/);
+    let body = "";
+    for (let i = 0; i < 40 && !body; i++) {
+      const r = spawnSync("curl", ["-s", "--max-time", "2", `http://${ip}:8081/`]);
+      body = r.stdout.toString();
+      if (!body) await new Promise((res) => setTimeout(res, 250));
+    }
+    assert.equal(body, "pod netpod", "the pod's server answers on its own IP (and sees its own hostname)");
+    // the host's loopback is not the pod's: nothing listens on 127.0.0.1:8081 here
+    assert.notEqual(spawnSync("curl", ["-s", "--max-time", "2", "http://127.0.0.1:8081/"]).status, 0);
+    const ns = `-${p.metadata.uid.replace(/-/g, "").slice(0, 8)}`;
+    assert.ok(spawnSync("ip", ["netns", "list"]).stdout.toString().includes(ns));
+    const del = await kubectl(cluster, ["delete", "pod", "netpod", "--wait=true"]);
+    assert.equal(del.code, 0, del.stderr);
+    assert.ok(!spawnSync("ip", ["netns", "list"]).stdout.toString().includes(ns), "the pod's network namespace is removed");
   });
 
   it("runs init containers first, completes a Job's pod as Succeeded, and the Job completes", async () => {

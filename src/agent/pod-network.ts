@@ -1,0 +1,152 @@
+import { execFile } from "node:child_process";
+import { networkInterfaces } from "node:os";
+import { allocateHost, netnsName, podNetworkPlan, vethName } from "./runtime-plan.ts";
+
+/**
+ * Pod IPs on this node: each pod gets a network namespace of its own (`ip netns`), joined by a
+ * veth pair to a node-local bridge that holds the first address of the node's pod CIDR (a /24);
+ * the pod's eth0 gets the next free address, its default route goes through the bridge. The
+ * host reaches pods through the bridge; nothing is forwarded or NATed beyond it (no route to
+ * anywhere else is added and ip_forward is left as it is).
+ *
+ * Names carry a tag derived from the node name, so several agents on one host do not collide
+ * and each cleans only its own: bridge `ep<tag>`, namespaces `ep-<tag>-<uid8>`, host-side veths
+ * `v<tag><uid8>`. Namespaces left by an agent that did not stop cleanly are removed on start.
+ */
+
+export interface PodNet {
+  ip: string;
+  /** e.g. /run/netns/ep-1a2b3-0123abcd (for nsenter --net= and podman --network ns:). */
+  netnsPath: string;
+}
+
+function ip(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("ip", args, { timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`ip ${args.join(" ")}: ${(stderr || err.message).trim()}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+async function listNetns(): Promise<string[]> {
+  const out = await ip(["netns", "list"]).catch(() => "");
+  return out
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[0])
+    .filter(Boolean);
+}
+
+export class PodNetwork {
+  private readonly pods = new Map<string, { host: number; netns: string; veth: string }>();
+  /** Setups in flight per pod uid (a second setup for the same pod waits for the first). */
+  private readonly pending = new Map<string, Promise<PodNet>>();
+
+  private constructor(
+    readonly tag: string,
+    readonly bridge: string,
+    readonly prefix: string,
+  ) {}
+
+  get cidr(): string {
+    return `${this.prefix}.0/24`;
+  }
+
+  /**
+   * Sets up the node's bridge (and removes namespaces of this node left from an earlier run),
+   * or says why pods cannot have their own network here.
+   */
+  static async open(nodeName: string, cidr?: string): Promise<{ network?: PodNetwork; warning?: string }> {
+    const plan = podNetworkPlan(nodeName, cidr);
+    const degraded = (why: string) => ({ warning: `pods share the host network (podIP = hostIP): ${why}` });
+    if (process.platform !== "linux") return degraded("per-pod network namespaces need Linux");
+    if (process.getuid?.() !== 0) return degraded("per-pod network namespaces need root (ip netns, veth, bridge)");
+    // Another interface already in this /24 (other than our bridge): do not shadow its routes.
+    for (const [name, addrs] of Object.entries(networkInterfaces()))
+      if (name !== plan.bridge && (addrs ?? []).some((a) => a.family === "IPv4" && a.address.startsWith(`${plan.prefix}.`)))
+        return degraded(`the pod CIDR ${plan.prefix}.0/24 is already used by interface ${name} (choose another with --pod-cidr)`);
+    const net = new PodNetwork(plan.tag, plan.bridge, plan.prefix);
+    try {
+      await net.cleanStale();
+      const exists = await ip(["link", "show", plan.bridge]).then(
+        () => true,
+        () => false,
+      );
+      if (!exists) await ip(["link", "add", "name", plan.bridge, "type", "bridge"]);
+      await ip(["addr", "flush", "dev", plan.bridge]);
+      await ip(["addr", "add", `${plan.prefix}.1/24`, "dev", plan.bridge]);
+      await ip(["link", "set", plan.bridge, "up"]);
+      // Probe a namespace once, so a host that refuses them degrades now rather than per pod.
+      const probe = `ep-${plan.tag}-probe`;
+      await ip(["netns", "add", probe]);
+      await ip(["netns", "del", probe]);
+    } catch (e) {
+      await ip(["link", "del", plan.bridge]).catch(() => {});
+      return degraded(e instanceof Error ? e.message : String(e));
+    }
+    return { network: net };
+  }
+
+  /** Removes this node's namespaces (their veths go with them) from an earlier run. */
+  private async cleanStale(): Promise<void> {
+    for (const ns of await listNetns()) if (ns.startsWith(`ep-${this.tag}-`)) await ip(["netns", "del", ns]).catch(() => {});
+  }
+
+  /** The pod's namespace with eth0 up at its IP (idempotent per pod uid). */
+  setup(uid: string): Promise<PodNet> {
+    const have = this.pods.get(uid);
+    if (have) return Promise.resolve({ ip: `${this.prefix}.${have.host}`, netnsPath: `/run/netns/${have.netns}` });
+    let p = this.pending.get(uid);
+    if (!p) {
+      p = this.create(uid).finally(() => this.pending.delete(uid));
+      this.pending.set(uid, p);
+    }
+    return p;
+  }
+
+  private async create(uid: string): Promise<PodNet> {
+    const host = allocateHost([...this.pods.values()].map((p) => p.host));
+    if (host === undefined) throw new Error(`pod CIDR ${this.cidr} is full`);
+    const netns = netnsName(this.tag, uid);
+    const veth = vethName(this.tag, uid);
+    this.pods.set(uid, { host, netns, veth });
+    const addr = `${this.prefix}.${host}`;
+    try {
+      await ip(["netns", "del", netns]).catch(() => {});
+      await ip(["netns", "add", netns]);
+      await ip(["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+      await ip(["link", "set", veth, "master", this.bridge, "up"]);
+      await ip(["-n", netns, "addr", "add", `${addr}/24`, "dev", "eth0"]);
+      await ip(["-n", netns, "link", "set", "eth0", "up"]);
+      await ip(["-n", netns, "link", "set", "lo", "up"]);
+      await ip(["-n", netns, "route", "add", "default", "via", `${this.prefix}.1`]);
+    } catch (e) {
+      this.pods.delete(uid);
+      await ip(["netns", "del", netns]).catch(() => {});
+      throw e;
+    }
+    return { ip: addr, netnsPath: `/run/netns/${netns}` };
+  }
+
+  /** Removes the pod's namespace and veth pair. */
+  async teardown(uid: string): Promise<void> {
+    await this.pending.get(uid)?.catch(() => {});
+    const p = this.pods.get(uid);
+    if (!p) return;
+    this.pods.delete(uid);
+    await ip(["netns", "del", p.netns]).catch(() => {});
+    await ip(["link", "del", p.veth]).catch(() => {}); // normally gone with its peer
+  }
+
+  /** Removes every namespace of this node and the bridge (agent shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.pods.keys()].map((uid) => this.teardown(uid)));
+    await this.cleanStale();
+    await ip(["link", "del", this.bridge]).catch(() => {});
+  }
+
+  /** How many pods have a namespace now (tests). */
+  get size(): number {
+    return this.pods.size;
+  }
+}

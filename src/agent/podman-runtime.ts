@@ -1,0 +1,179 @@
+import { execFile, spawnSync } from "node:child_process";
+import type { ContainerSpec, Pod } from "./container-record.ts";
+import { containerName, entrypointArgs, nodeTag, pullPolicy, runFlags } from "./runtime-plan.ts";
+import type { RuntimeInfo } from "./node-status.ts";
+import type { PodNetwork } from "./pod-network.ts";
+import { rfc3339 } from "./pod-status.ts";
+import { StartError, type ContainerExit, type PodSandbox, type RunningContainer, type Runtime, type StartRequest } from "./runtime.ts";
+
+/**
+ * The `podman` runtime: real containers from local images (no registry is reachable, so
+ * nothing is pulled; a missing image is ErrImagePull / ImagePullBackOff). Each container runs
+ * `podman run -d --init` (catatonit as PID 1 forwards signals, so stops are fast) in the pod's
+ * network namespace from PodNetwork (one pod IP for all its containers), with its env,
+ * workingDir, memory/cpu limits, a pids limit, runAsUser/runAsGroup and readOnlyRootFilesystem.
+ * Containers are named `ep_<node tag>_<namespace>_<pod>_<container>_<restart>` and labelled with
+ * the node, pod uid and container, so the agent finds its own: leftovers of an agent that did
+ * not stop cleanly are removed when it starts.
+ */
+
+const LABEL_NODE = "edgeplane.dev/node";
+const LABEL_POD_UID = "edgeplane.dev/pod-uid";
+const LABEL_CONTAINER = "edgeplane.dev/container";
+
+type PodmanResult = { code: number; stdout: string; stderr: string };
+
+function podman(args: string[], timeoutMs = 60_000): Promise<PodmanResult> {
+  return new Promise((resolve) => {
+    execFile("podman", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 125) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr || (err && code === 125 ? err.message : "")) });
+    });
+  });
+}
+
+/** podman's version, or why it cannot be used here. */
+export function podmanVersion(): { version?: string; error?: string } {
+  const r = spawnSync("podman", ["version", "--format", "{{.Client.Version}}"], { stdio: ["ignore", "pipe", "pipe"], timeout: 20_000 });
+  if (r.error) return { error: "podman is not installed on this machine (scripts/setup-podman.sh installs it, as root)" };
+  if (r.status !== 0) return { error: `podman is installed but does not work: ${r.stderr.toString().trim().split("\n")[0]}` };
+  return { version: r.stdout.toString().trim() };
+}
+
+interface Inspected {
+  Id: string;
+  Image: string;
+  State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string; Error?: string };
+}
+
+const podmanTime = (t: string | undefined): string | undefined => {
+  if (!t || t.startsWith("0001-")) return undefined;
+  const ms = Date.parse(t.replace(/^(\S+) (\S+?)(\.\d+)? ([+-]\d{4}) \w+$/, "$1T$2$4"));
+  return Number.isFinite(ms) ? rfc3339(ms) : undefined;
+};
+
+export class PodmanRuntime implements Runtime {
+  readonly name = "podman";
+  private readonly running = new Map<string, { stop: (g: number) => Promise<void> }>();
+  private readonly netns = new Map<string, string>();
+  private readonly tag: string;
+
+  constructor(
+    private readonly o: { nodeName: string; hostIP: string; version: string; network?: PodNetwork; warnings: string[] },
+  ) {
+    this.tag = nodeTag(o.nodeName);
+  }
+
+  info(): RuntimeInfo {
+    return { version: `podman://${this.o.version}`, warnings: this.o.warnings };
+  }
+
+  /** Removes this node's containers left by an agent that did not stop cleanly; returns how many. */
+  async cleanup(): Promise<number> {
+    const r = await podman(["ps", "-a", "-q", "--filter", `label=${LABEL_NODE}=${this.o.nodeName}`]);
+    const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+    if (ids.length) await podman(["rm", "-f", "-t", "0", ...ids]);
+    return ids.length;
+  }
+
+  async createSandbox(pod: Pod): Promise<PodSandbox> {
+    if (pod.spec.hostNetwork || !this.o.network) return { podIP: this.o.hostIP };
+    const net = await this.o.network.setup(pod.metadata.uid);
+    this.netns.set(pod.metadata.uid, net.netnsPath);
+    return { podIP: net.ip };
+  }
+
+  async removeSandbox(pod: Pod): Promise<void> {
+    const r = await podman(["ps", "-a", "-q", "--filter", `label=${LABEL_POD_UID}=${pod.metadata.uid}`]);
+    const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+    if (ids.length) await podman(["rm", "-f", "-t", "0", ...ids]);
+    this.netns.delete(pod.metadata.uid);
+    await this.o.network?.teardown(pod.metadata.uid);
+  }
+
+  private async checkImage(c: ContainerSpec): Promise<void> {
+    if ((await podman(["image", "exists", c.image])).code === 0) return;
+    const policy = pullPolicy(c);
+    if (policy === "Never") throw new StartError("ErrImageNeverPull", `Container image "${c.image}" is not present with pull policy of Never`, false);
+    throw new StartError(
+      "ErrImagePull",
+      `image "${c.image}" is not present on node ${this.o.nodeName} and no image registry is reachable from it (imagePullPolicy ${policy}; ` +
+        `this node runs local images only: podman load/import it there)`,
+      false,
+    );
+  }
+
+  async startContainer(req: StartRequest): Promise<RunningContainer> {
+    const { pod, container: c } = req;
+    await this.checkImage(c);
+    const name = containerName(this.tag, pod, c.name, req.restartCount);
+    // Keep the previous run's container (its logs); drop older ones and a stale one of this name.
+    const stale = [name, ...(req.restartCount >= 2 ? [containerName(this.tag, pod, c.name, req.restartCount - 2)] : [])];
+    await podman(["rm", "-f", "--ignore", "-t", "0", ...stale]);
+    const netns = this.netns.get(pod.metadata.uid);
+    const { entrypoint, args } = entrypointArgs(c, req.argv);
+    const run = [
+      "run", "-d", "--init", "--name", name,
+      "--label", `${LABEL_NODE}=${this.o.nodeName}`,
+      "--label", `${LABEL_POD_UID}=${pod.metadata.uid}`,
+      "--label", `${LABEL_CONTAINER}=${c.name}`,
+      "--network", netns ? `ns:${netns}` : "host",
+      ...(netns ? ["--hostname", pod.metadata.name] : []),
+      "--log-opt", "max-size=10mb",
+      ...(c.workingDir ? ["--workdir", c.workingDir] : []),
+      ...Object.entries({ HOSTNAME: pod.metadata.name, ...req.env }).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+      ...runFlags(pod, c),
+      ...(entrypoint ? ["--entrypoint", entrypoint] : []),
+      c.image,
+      ...args,
+    ];
+    const r = await podman(run, 120_000);
+    if (r.code !== 0) {
+      await podman(["rm", "-f", "--ignore", "-t", "0", name]);
+      const msg = r.stderr.trim().split("\n").filter(Boolean).pop() ?? `podman run exited ${r.code}`;
+      throw new StartError("StartError", msg.replace(/^Error: /, ""));
+    }
+    const id = r.stdout.trim().split("\n").pop()!;
+    const info = await this.inspect(id);
+    const startedAt = podmanTime(info?.State.StartedAt) ?? rfc3339(Date.now());
+    const exited = this.waitExit(id);
+    const stop = async (grace: number) => {
+      await podman(["stop", "-t", String(Math.max(0, Math.floor(grace))), id], (grace + 30) * 1000);
+      await exited;
+    };
+    this.running.set(id, { stop });
+    void exited.then(() => this.running.delete(id));
+    return { containerID: `podman://${id}`, imageID: info?.Image ? `sha256:${info.Image}` : "", startedAt, exited, stop };
+  }
+
+  private async inspect(id: string): Promise<Inspected | undefined> {
+    const r = await podman(["container", "inspect", id]);
+    if (r.code !== 0) return undefined;
+    try {
+      return (JSON.parse(r.stdout) as Inspected[])[0];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Settles when the container has ended, with its exit code, OOM kill and finish time. */
+  private async waitExit(id: string): Promise<ContainerExit> {
+    const w = await podman(["wait", id], 0);
+    const info = await this.inspect(id);
+    const finishedAt = podmanTime(info?.State.FinishedAt) ?? rfc3339(Date.now());
+    if (!info) {
+      const code = Number(w.stdout.trim());
+      const exitCode = w.code === 0 && Number.isInteger(code) ? code : 137;
+      return { exitCode, reason: exitCode === 0 ? "Completed" : "Error", ...(w.code !== 0 ? { message: "the container was removed" } : {}), finishedAt };
+    }
+    const exitCode = info.State.ExitCode;
+    const reason = info.State.OOMKilled ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error";
+    return { exitCode, reason, ...(info.State.Error ? { message: info.State.Error } : {}), finishedAt };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => r.stop(0)));
+    await this.cleanup();
+    await this.o.network?.close();
+  }
+}

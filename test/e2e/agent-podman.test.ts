@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { get } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
+import { PROJECT_ROOT, type LocalCluster } from "../../src/cli/local-cluster.ts";
+import { kubectl, startCluster } from "./cluster.ts";
+
+/**
+ * The podman runtime against the real local control plane: `kubectl run web
+ * --image=localhost/busybox:latest -- httpd -f -p 8080` goes Running with its own pod IP, the
+ * host fetches its page from that IP, a missing image goes ErrImagePull -> ImagePullBackOff,
+ * exit codes and restarts are reported, and deleting the pod removes its container and its
+ * network namespace. Podman is installed by scripts/setup-podman.sh in `before` (about half a
+ * minute on a clean machine); if that fails, the suite fails.
+ */
+
+type Json = Record<string, any>;
+const NODE = "e2e-podman";
+
+function sh(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(cmd, args, { timeout: 300_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+async function getJson(cluster: LocalCluster, args: string[]): Promise<Json | undefined> {
+  const r = await kubectl(cluster, ["get", ...args, "-o", "json"]);
+  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+}
+
+async function waitFor(cluster: LocalCluster, args: string[], ok: (o: Json | undefined) => boolean, what: string, timeoutMs = 60_000): Promise<Json> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Json | undefined;
+  for (;;) {
+    last = await getJson(cluster, args);
+    if (ok(last)) return last!;
+    if (Date.now() > deadline) assert.fail(`${what}: not reached; last seen:\n${JSON.stringify(last?.status ?? last, null, 1)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** GET over plain HTTP to a pod IP (only addresses on this node's own bridge). */
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
+  });
+}
+
+const containersOf = (uid: string) =>
+  execFileSync("podman", ["ps", "-a", "-q", "--filter", `label=edgeplane.dev/pod-uid=${uid}`]).toString().trim().split("\n").filter(Boolean);
+const netnsList = () => execFileSync("ip", ["netns", "list"]).toString();
+
+describe("node agent: podman runtime", () => {
+  let cluster: LocalCluster;
+  let agent: RunningAgent;
+  const logs: string[] = [];
+
+  before(async () => {
+    const began = Date.now();
+    const setup = await sh("bash", [join(PROJECT_ROOT, "scripts", "setup-podman.sh")]);
+    assert.equal(setup.code, 0, `scripts/setup-podman.sh failed, so podman cannot be tested here:\n${setup.stdout}\n${setup.stderr}`);
+    console.log(`# podman ready in ${((Date.now() - began) / 1000).toFixed(1)} s (scripts/setup-podman.sh)`);
+    cluster = await startCluster();
+    agent = await startAgent({
+      api: { server: cluster.url, token: cluster.token, insecure: true },
+      name: NODE,
+      runtime: "podman",
+      dataDir: mkdtempSync(join(tmpdir(), "edgeplane-podman-")),
+      statusUpdateMs: 1000,
+      log: (l) => logs.push(l),
+    });
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await cluster?.stop();
+  });
+
+  it("registers its node with the podman runtime version", async () => {
+    assert.equal(agent.runtime, "podman");
+    const node = await waitFor(cluster, ["node", NODE], (n) => !!n?.status?.nodeInfo, "node");
+    assert.match(node.status.nodeInfo.containerRuntimeVersion, /^podman:\/\/\d+\.\d+/);
+  });
+
+  it("runs `kubectl run web ... httpd` Running with its own pod IP that the host reaches", async () => {
+    const run = await kubectl(cluster, ["run", "web", "--image=localhost/busybox:latest", "--", "httpd", "-f", "-p", "8080"]);
+    assert.equal(run.code, 0, run.stderr);
+    const p = await waitFor(cluster, ["pod", "web"], (o) => o?.status?.phase === "Running", "web Running");
+    assert.equal(p.spec.nodeName, NODE);
+    const ip: string = p.status.podIP;
+    assert.match(ip, /^10\.244\.\d+\.\d+$/);
+    assert.notEqual(ip, p.status.hostIP);
+    assert.deepEqual(p.status.podIPs, [{ ip }]);
+    const cs = p.status.containerStatuses[0];
+    assert.match(cs.containerID, /^podman:\/\/[0-9a-f]{64}$/);
+    assert.match(cs.imageID, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(cs.restartCount, 0);
+    // busybox httpd serves the image's /www (its WORKDIR)
+    let page: { status: number; body: string } | undefined;
+    for (let i = 0; i < 20 && !page; i++)
+      page = await httpGet(`http://${ip}:8080/`).catch(async () => (await new Promise((r) => setTimeout(r, 250)), undefined));
+    assert.equal(page?.status, 200);
+    assert.match(page!.body, /edgeplane busybox/);
+    const ids = containersOf(p.metadata.uid);
+    assert.equal(ids.length, 1);
+    const inspect = JSON.parse(execFileSync("podman", ["inspect", ids[0]]).toString())[0];
+    assert.equal(inspect.HostConfig.PidsLimit, 4096);
+    assert.equal(inspect.Config.Labels["edgeplane.dev/node"], NODE);
+
+    const del = await kubectl(cluster, ["delete", "pod", "web", "--wait=true"]);
+    assert.equal(del.code, 0, del.stderr);
+    assert.deepEqual(containersOf(p.metadata.uid), [], "the pod's container is removed");
+    assert.doesNotMatch(netnsList(), new RegExp(`-${p.metadata.uid.replace(/-/g, "").slice(0, 8)}\\b`), "the pod's network namespace is removed");
+  });
+
+  it("applies env, workingDir, limits and securityContext; two containers share the pod IP", async () => {
+    await kubectl(cluster, ["create", "configmap", "cfg", "--from-literal=color=blue"]);
+    const manifest = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "shaped" },
+      spec: {
+        restartPolicy: "Never",
+        containers: [
+          {
+            name: "server",
+            image: "localhost/busybox:latest",
+            command: ["httpd", "-f", "-p", "9090"],
+          },
+          {
+            name: "check",
+            image: "localhost/busybox:latest",
+            workingDir: "/tmp",
+            command: ["sh", "-c"],
+            args: [
+              'sleep 1; test "$COLOR" = blue && test "$(pwd)" = /tmp && test "$(id -u)" = 65534 && ! touch /x 2>/dev/null && ' +
+                'test "$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" = 67108864 && wget -qO- http://127.0.0.1:9090/ | grep -q edgeplane && echo ok',
+            ],
+            env: [{ name: "COLOR", valueFrom: { configMapKeyRef: { name: "cfg", key: "color" } } }],
+            resources: { limits: { memory: "64Mi", cpu: "500m" } },
+            securityContext: { runAsUser: 65534, readOnlyRootFilesystem: true },
+          },
+        ],
+      },
+    };
+    const r = await kubectl(cluster, ["apply", "--validate=false", "-f", "-"], { input: JSON.stringify(manifest) });
+    assert.equal(r.code, 0, r.stderr);
+    const p = await waitFor(
+      cluster,
+      ["pod", "shaped"],
+      (o) => !!o?.status?.containerStatuses?.find((c: Json) => c.name === "check")?.state?.terminated,
+      "check finished",
+    );
+    const check = p.status.containerStatuses.find((c: Json) => c.name === "check");
+    assert.equal(check.state.terminated.exitCode, 0, JSON.stringify(check));
+    assert.equal(check.state.terminated.reason, "Completed");
+    await kubectl(cluster, ["delete", "pod", "shaped", "--grace-period=0", "--force"]);
+  });
+
+  it("reports exit codes and restarts (CrashLoopBackOff)", async () => {
+    const run = await kubectl(cluster, ["run", "crash", "--image=localhost/busybox:latest", "--", "sh", "-c", "exit 7"]);
+    assert.equal(run.code, 0, run.stderr);
+    const p = await waitFor(
+      cluster,
+      ["pod", "crash"],
+      (o) => (o?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && o!.status.containerStatuses[0].lastState?.terminated,
+      "crash restarted",
+    );
+    const cs = p.status.containerStatuses[0];
+    assert.equal(cs.lastState.terminated.exitCode, 7);
+    assert.equal(cs.lastState.terminated.reason, "Error");
+    await kubectl(cluster, ["delete", "pod", "crash", "--grace-period=0", "--force"]);
+  });
+
+  it("a missing image: ErrImagePull, then ImagePullBackOff with a clear message", async () => {
+    const run = await kubectl(cluster, ["run", "ghost", "--image=localhost/no-such-image:1.0"]);
+    assert.equal(run.code, 0, run.stderr);
+    const seen = new Set<string>();
+    const p = await waitFor(
+      cluster,
+      ["pod", "ghost"],
+      (o) => {
+        const reason = o?.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+        if (reason) seen.add(reason);
+        return reason === "ImagePullBackOff";
+      },
+      "ImagePullBackOff",
+    );
+    const w = p.status.containerStatuses[0].state.waiting;
+    assert.match(w.message, /^Back-off pulling image "localhost\/no-such-image:1\.0": ErrImagePull: image "localhost\/no-such-image:1\.0" is not present on node e2e-podman/);
+    assert.equal(p.status.phase, "Pending");
+    const events = await kubectl(cluster, ["get", "events", "--field-selector", "involvedObject.name=ghost", "-o", "json"]);
+    assert.ok(JSON.parse(events.stdout).items.some((e: Json) => e.reason === "Failed" && /not present on node/.test(e.message)), events.stdout);
+    await kubectl(cluster, ["delete", "pod", "ghost", "--grace-period=0", "--force"]);
+  });
+
+  it("stopping the agent removes its containers, namespaces and bridge", async () => {
+    const run = await kubectl(cluster, ["run", "left", "--image=localhost/busybox:latest", "--", "sleep", "3600"]);
+    assert.equal(run.code, 0, run.stderr);
+    const p = await waitFor(cluster, ["pod", "left"], (o) => o?.status?.phase === "Running", "left Running");
+    assert.equal(containersOf(p.metadata.uid).length, 1);
+    await agent.stop();
+    assert.deepEqual(containersOf(p.metadata.uid), []);
+    assert.equal(execFileSync("podman", ["ps", "-a", "-q", "--filter", `label=edgeplane.dev/node=${NODE}`]).toString().trim(), "");
+    assert.doesNotMatch(netnsList(), new RegExp(`-${p.metadata.uid.replace(/-/g, "").slice(0, 8)}\\b`));
+    const gateway = `${p.status.podIP.split(".").slice(0, 3).join(".")}.1/24`;
+    assert.ok(!execFileSync("ip", ["-o", "addr"]).toString().includes(gateway), "the node's bridge is removed");
+  });
+});
