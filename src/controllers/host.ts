@@ -11,6 +11,7 @@ import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { RECONCILERS } from "./registry.ts";
 import { controllerOf, type Action, type Observed } from "./types.ts";
 import { emptyObserved } from "./observed.ts";
+import { readObserved, type ObservedCache } from "./observed-cache.ts";
 
 /**
  * The controller host of one namespace, run by its hub: observe the namespace in one
@@ -43,12 +44,12 @@ export interface RunResult {
   requeueAfterMs?: number;
 }
 
-export async function observe(env: Env, namespace: string, now = Date.now(), usage?: D1Usage): Promise<Observed> {
+export const OBSERVED_STORAGE = Object.keys(OBSERVED_RESOURCES);
+
+/** The namespace's state for the reconcilers: from the hub's cache when it has one, else one query. */
+export async function observe(env: Env, namespace: string, now = Date.now(), usage?: D1Usage, cache?: ObservedCache): Promise<Observed> {
   const db = openDb(env.DB, usage);
-  const resources = Object.keys(OBSERVED_RESOURCES);
-  const rows = await db.all<{ resource: string; rev: number; value: string }>(sql`SELECT resource, rev, value FROM objects
-    WHERE namespace = ${namespace} AND resource IN (${sql.join(resources.map((r) => sql`${r}`), sql`, `)})
-    ORDER BY resource, name`);
+  const rows = cache ? await cache.read(db, namespace) : await readObserved(db, namespace, OBSERVED_STORAGE);
   const observed = emptyObserved(namespace, now);
   for (const r of rows) (observed[OBSERVED_RESOURCES[r.resource]] as KubeObject[]).push(materialize(r.value, r.rev));
   // Nodes are read only when something in the namespace places pods on them itself.
@@ -131,6 +132,7 @@ export class ControllerHost {
     hub: string,
     commit: Committer,
     private readonly reconcilers = RECONCILERS,
+    private readonly cache?: ObservedCache,
   ) {
     this.store = new ObjectStore(env, { hub, commit, usage: this.usage });
   }
@@ -145,7 +147,7 @@ export class ControllerHost {
     for (; passes < MAX_PASSES; ) {
       passes++;
       passStart = { ...this.usage };
-      const observed = await observe(this.env, this.namespace, clock(), this.usage);
+      const observed = await observe(this.env, this.namespace, clock(), this.usage, this.cache);
       requeue = undefined;
       let changed = 0;
       for (const reconciler of this.reconcilers) {
@@ -214,7 +216,11 @@ export class ControllerHost {
         }
       }
     } catch (e) {
-      if (e instanceof ApiError && (e.code === 404 || e.code === 409)) return true; // changed under us: observe again
+      if (e instanceof ApiError && (e.code === 404 || e.code === 409)) {
+        // Changed under us: observe again, from D1 (the cache should not be stale; never trust it twice).
+        this.cache?.invalidate();
+        return true;
+      }
       if (e instanceof ApiError && action.type === "create") {
         // An object the controller cannot create (e.g. an invalid template): tell its owner, don't crash.
         const owner = await this.ownerOf(action.object);

@@ -7,7 +7,9 @@ import { alarmBy, scheduleMaintenance, runMaintenance } from "./maintenance.ts";
 import { reconcileTerminatingNamespaces } from "../controllers/cluster-loop.ts";
 import { nodesChanged, podsChanged, runSchedulerIfDue } from "../scheduler/loop.ts";
 import { schedulerHint, type SchedulerHint } from "../scheduler/wake.ts";
-import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, type RunStats } from "../controllers/host.ts";
+import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, OBSERVED_STORAGE, type RunStats } from "../controllers/host.ts";
+import { ObservedCache } from "../controllers/observed-cache.ts";
+import { RECONCILERS } from "../controllers/registry.ts";
 import {
   commitWrites,
   currentRevision,
@@ -164,6 +166,8 @@ export class NamespaceHub extends DurableObject<Env> {
   /** Reads for watches (catch-up, initial lists, the cluster hub's log pump), counted. */
   private readonly watchDb: Db;
   private readonly watchReads: D1Usage = newUsage();
+  /** A namespace hub's controllers observe from memory, kept current by its own commits. */
+  private readonly observedCache = new ObservedCache(OBSERVED_STORAGE);
   private readonly watchers = new Set<Watcher>();
   private queue: PendingCommit[] = [];
   private flushing = false;
@@ -258,6 +262,7 @@ export class NamespaceHub extends DurableObject<Env> {
       }
     } else {
       this.publish(events);
+      this.observedCache.apply(events);
       if (events.some((e) => e.resource in OBSERVED_RESOURCES)) void this.wake();
       // The cluster hub serves all-namespace watches; it reads the log itself, in order.
       const cluster = this.env.HUB.get(this.env.HUB.idFromName(CLUSTER_HUB));
@@ -360,7 +365,7 @@ export class NamespaceHub extends DurableObject<Env> {
     this.name = (await this.ctx.storage.get<string>("name")) ?? this.name;
     if (this.name && !this.isCluster) {
       const namespace = this.name.slice("ns:".length);
-      const host = new ControllerHost(this.env, namespace, this.name, (hub, writes) => this.commit(hub, writes));
+      const host = new ControllerHost(this.env, namespace, this.name, (hub, writes) => this.commit(hub, writes), RECONCILERS, this.observedCache);
       const { requeueAfterMs } = await host.run();
       this.lastControllerRun = host.lastRun;
       if (host.lastRun) console.debug(formatRunStats(namespace, host.lastRun));

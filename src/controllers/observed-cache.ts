@@ -1,0 +1,72 @@
+import { sql } from "drizzle-orm";
+import type { Db, LogEvent } from "../store/revision-log.ts";
+
+/** One current-state row of a kind the controllers observe. */
+export interface CachedRow {
+  resource: string;
+  name: string;
+  rev: number;
+  value: string;
+}
+
+/**
+ * What the namespace's controllers observe, kept in the namespace hub's memory. The hub is the
+ * only writer of its namespace, so the events of its own commits keep this current: a
+ * controller pass reads no D1 at all once the cache is built (from one query, after a
+ * start or after `invalidate`). Values stay JSON text, parsed afresh for every pass, so a
+ * reconciler can never alter what the next pass sees.
+ */
+export class ObservedCache {
+  private rows?: Map<string, CachedRow>;
+  /** Events that arrive while the first read runs, applied on top of it. */
+  private pending?: LogEvent[];
+
+  constructor(private readonly resources: readonly string[]) {}
+
+  /** The hub calls this with every batch it committed. */
+  apply(events: LogEvent[]): void {
+    const relevant = events.filter((e) => this.resources.includes(e.resource));
+    if (relevant.length === 0) return;
+    if (this.pending) this.pending.push(...relevant);
+    else if (this.rows) for (const e of relevant) this.applyOne(this.rows, e);
+  }
+
+  /** Forget everything: the next read goes to D1 (a conflict showed the cache may be stale). */
+  invalidate(): void {
+    this.rows = undefined;
+  }
+
+  /** The observed rows of the namespace, ordered by resource then name (as one query would). */
+  async read(db: Db, namespace: string): Promise<CachedRow[]> {
+    if (!this.rows) {
+      this.pending = [];
+      try {
+        const fresh = new Map<string, CachedRow>();
+        for (const r of await readObserved(db, namespace, this.resources)) fresh.set(`${r.resource}/${r.name}`, r);
+        for (const e of this.pending) this.applyOne(fresh, e);
+        this.rows = fresh;
+      } finally {
+        this.pending = undefined;
+      }
+    }
+    return [...this.rows.values()].sort((a, b) => (a.resource === b.resource ? cmp(a.name, b.name) : cmp(a.resource, b.resource)));
+  }
+
+  /** Revisions are global and increasing: an event older than what is held changes nothing. */
+  private applyOne(rows: Map<string, CachedRow>, e: LogEvent): void {
+    const id = `${e.resource}/${e.name}`;
+    const held = rows.get(id);
+    if (held && held.rev >= e.rev) return;
+    if (e.type === "DELETED") rows.delete(id);
+    else rows.set(id, { resource: e.resource, name: e.name, rev: e.rev, value: e.value });
+  }
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** One query for a namespace's observed kinds (what the cache starts from, and what a host without one reads). */
+export function readObserved(db: Db, namespace: string, resources: readonly string[]): Promise<CachedRow[]> {
+  return db.all<CachedRow>(sql`SELECT resource, name, rev, value FROM objects
+    WHERE namespace = ${namespace} AND resource IN (${sql.join(resources.map((r) => sql`${r}`), sql`, `)})
+    ORDER BY resource, name`);
+}
