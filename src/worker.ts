@@ -10,6 +10,7 @@ import { RBAC_GROUP, requestAttributes, type Attributes } from "./auth/rbac.ts";
 import { impersonate } from "./auth/impersonation.ts";
 import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from "./auth/reviews.ts";
 import { createTenant, revokeTenant } from "./auth/tenants.ts";
+import { authorizeNodeRequest, joinTokenEndpoint, nodeCredentialEndpoint } from "./auth/node-authorizer.ts";
 import type { Env } from "./env.ts";
 import { currentRevision, openDb } from "./store/revision-log.ts";
 import { connectTunnel } from "./api/streaming.ts";
@@ -59,7 +60,9 @@ app.use("*", async (c, next) => {
   const user = await impersonate(c.env, authenticated, c.req.raw.headers);
   c.set("user", user);
   await ensureSystemNamespaces(c.env);
-  c.set("hooks", await authorizeRequest(c.env, user, requestAttributes(c.req.method, new URL(c.req.url))));
+  const attrs = requestAttributes(c.req.method, new URL(c.req.url));
+  // Node users (and join tokens) first, as Kubernetes' Node,RBAC chain: no opinion -> RBAC.
+  c.set("hooks", (await authorizeNodeRequest(c.env, user, attrs, new URL(c.req.url))) ?? (await authorizeRequest(c.env, user, attrs)));
   await next();
 });
 
@@ -116,6 +119,10 @@ app.post("/edgeplane/v1/tenants", async (c) => {
   return json(r.body, r.status);
 });
 app.delete("/edgeplane/v1/tenants/:name/tokens", async (c) => json(await revokeTenant(c.env, c.req.param("name"))));
+
+/** Node join tokens: created by admins (RBAC on the path), exchanged by a join token for a node's own credential. */
+app.post("/edgeplane/v1/jointokens", async (c) => json(await joinTokenEndpoint(c.env, c.req.raw), 201));
+app.post("/edgeplane/v1/nodecredentials", async (c) => json(await nodeCredentialEndpoint(c.env, c.req.raw, c.get("user")), 201));
 
 const rest = (url: string, prefixSegments: number) => new URL(url).pathname.split("/").slice(prefixSegments + 1);
 

@@ -4,6 +4,7 @@ import { ApiClient, type ApiConfig } from "./api-client.ts";
 import type { Pod } from "./container-record.ts";
 import { hostFacts } from "./host-info.ts";
 import { NodeAgent } from "./node-agent.ts";
+import { isJoinToken, nodeCredential } from "./node-credential.ts";
 import type { HostFacts } from "./node-status.ts";
 import { PodSource } from "./pod-source.ts";
 import { selectRuntime, type RuntimeName } from "./runtime-select.ts";
@@ -62,10 +63,15 @@ function hollowFacts(base: HostFacts, name: string, i: number): HostFacts {
 
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const log = o.log ?? ((l: string) => console.log(`edgeplane agent: ${l}`));
-  const api = new ApiClient(o.api);
   const host = hostFacts(o.dataDir);
   const kind = o.runtime ?? "auto";
   const base = nodeNameFrom(o.name ?? hostname());
+  let apiConfig = o.api;
+  if (isJoinToken(o.api.token)) {
+    if (kind === "hollow" && (o.nodes ?? 1) > 1) throw new Error("a join token makes one node: run hollow nodes (--nodes N) with an admin kubeconfig");
+    apiConfig = await nodeCredential(o.api, base, join(o.dataDir, "agent"), log);
+  }
+  const api = new ApiClient(apiConfig);
   const { runtime, note } = await selectRuntime(kind, {
     dataDir: join(o.dataDir, "agent"),
     hostIP: host.internalIP,

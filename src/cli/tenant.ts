@@ -52,7 +52,7 @@ export function parseDuration(s: string): number {
   return Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "" | "s" | "m" | "h" | "d"];
 }
 
-function call(conn: AdminConnection, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+export function call(conn: AdminConnection, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
