@@ -15,6 +15,10 @@ export interface Env {
   EVENT_TTL_SECONDS?: string;
   /** The scheduler's scoring: "MostAllocated" (bin packing, default) or "LeastAllocated" (spread). */
   SCHEDULER_SCORING_STRATEGY?: string;
+  /** Seconds without a node heartbeat (Lease renewal) before the node is Unknown and tainted unreachable (default 40). */
+  NODE_MONITOR_GRACE_SECONDS?: string;
+  /** Seconds between the node lifecycle controller's checks of the node leases (default 5). */
+  NODE_MONITOR_PERIOD_SECONDS?: string;
 }
 
 export function numberSetting(value: string | undefined, fallback: number): number {

@@ -75,6 +75,23 @@ export function defaultPodSpec(spec: Record<string, unknown>): void {
   }
 }
 
+/**
+ * The DefaultTolerationSeconds admission plugin: a pod that does not tolerate
+ * `node.kubernetes.io/not-ready|unreachable:NoExecute` gets a toleration for each with
+ * tolerationSeconds 300, so it is evicted 5 minutes after its node is lost.
+ */
+export function defaultTolerationSeconds(spec: Record<string, unknown>, seconds = 300): void {
+  const tolerations = Array.isArray(spec.tolerations) ? (spec.tolerations as Record<string, unknown>[]) : [];
+  const added: Record<string, unknown>[] = [];
+  for (const key of ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]) {
+    const tolerated = tolerations.some(
+      (t) => t && typeof t === "object" && (!t.effect || t.effect === "NoExecute") && (t.key === key || (!t.key && t.operator === "Exists")),
+    );
+    if (!tolerated) added.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: seconds });
+  }
+  if (added.length > 0 && (spec.tolerations === undefined || Array.isArray(spec.tolerations))) spec.tolerations = [...tolerations, ...added];
+}
+
 /** Validation of a PodSpec at `field`, shared with every kind that embeds a pod template. */
 export function validatePodSpec(spec: unknown, field: string): FieldError[] {
   if (!spec || typeof spec !== "object") return [{ field, reason: "FieldValueRequired", message: "Required value" }];
@@ -136,6 +153,7 @@ export const podKind: ResourceKind = {
   defaults: (pod) => {
     pod.spec ??= {};
     defaultPodSpec(pod.spec as Record<string, unknown>);
+    defaultTolerationSeconds(pod.spec as Record<string, unknown>);
     pod.status ??= { phase: "Pending", qosClass: "BestEffort" };
   },
   validate: (pod) => validatePodSpec(pod.spec, "spec"),

@@ -5,6 +5,7 @@ import type { KubeObject } from "../resources/types.ts";
 import type { Env } from "../env.ts";
 import { alarmBy, scheduleMaintenance, runMaintenance } from "./maintenance.ts";
 import { reconcileTerminatingNamespaces } from "../controllers/cluster-loop.ts";
+import { NodeMonitor } from "../controllers/node-monitor.ts";
 import { nodesChanged, podsChanged, runSchedulerIfDue } from "../scheduler/loop.ts";
 import { schedulerHint, type SchedulerHint } from "../scheduler/wake.ts";
 import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, OBSERVED_STORAGE, type RunStats } from "../controllers/host.ts";
@@ -180,6 +181,8 @@ export class NamespaceHub extends DurableObject<Env> {
   private changesSeen = 0;
   /** The last controller run of this namespace: passes, actions and its D1 rows read/written. */
   private lastControllerRun?: RunStats;
+  /** Cluster hub: the node lifecycle controller (node heartbeats, taints, taint-based eviction). */
+  private readonly nodeMonitor = new NodeMonitor();
   private name = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -259,6 +262,7 @@ export class NamespaceHub extends DurableObject<Env> {
       if (events.some((e) => e.resource === "core/nodes")) {
         this.ctx.waitUntil(this.wakeNodeWatchers());
         this.ctx.waitUntil(nodesChanged(this.ctx));
+        this.ctx.waitUntil(this.nodeMonitor.committed(this.ctx, this.env, events));
       }
     } else {
       this.publish(events);
@@ -375,9 +379,10 @@ export class NamespaceHub extends DurableObject<Env> {
     this.name = CLUSTER_HUB;
     const { acted, waiting } = await reconcileTerminatingNamespaces(this.env);
     const schedulerAt = await runSchedulerIfDue(this.env, this.ctx);
+    const nodesAt = await this.nodeMonitor.runIfDue(this.env, this.ctx);
     const maintenanceAt = await runMaintenance(this.env, this.ctx);
     const retryAt = acted ? Date.now() : waiting ? Date.now() + 2000 : undefined;
-    const next = [schedulerAt, maintenanceAt, retryAt].filter((t): t is number => t !== undefined);
+    const next = [schedulerAt, nodesAt, maintenanceAt, retryAt].filter((t): t is number => t !== undefined);
     if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
   }
 
