@@ -743,6 +743,15 @@ const KIND_DOCS: Record<string, KindDoc> = {
       }),
     },
   },
+  "scheduling.k8s.io/v1/PriorityClass": {
+    description: "PriorityClass defines mapping from a priority class name to the priority integer value.",
+    fields: {
+      value: int32("The actual integer value that this class represents."),
+      globalDefault: bool("Whether this class should be considered as the default priority for pods without a priorityClassName."),
+      description: str("An arbitrary string, meant to tell users when this class should be used."),
+      preemptionPolicy: str("PreemptLowerPriority (default) or Never."),
+    },
+  },
   "coordination.k8s.io/v1/Lease": {
     description: "Lease defines a lease concept.",
     fields: {

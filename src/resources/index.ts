@@ -8,6 +8,7 @@ import { endpointsKind } from "./endpoints.ts";
 import { eventKind } from "./event.ts";
 import { eventsV1Kind } from "./events-v1.ts";
 import { hpaKind } from "./horizontalpodautoscaler.ts";
+import { priorityClassKind } from "./priorityclass.ts";
 import { ingressKind } from "./ingress.ts";
 import { ingressClassKind } from "./ingressclass.ts";
 import { jobKind } from "./job.ts";
@@ -55,6 +56,7 @@ export const KINDS: ResourceKind[] = [
   ingressClassKind,
   leaseKind,
   hpaKind,
+  priorityClassKind,
   eventsV1Kind,
   podDisruptionBudgetKind,
   podMetricsKind,

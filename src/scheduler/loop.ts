@@ -136,7 +136,8 @@ async function apply(store: ObjectStore, d: Decision, now: number, run: Schedule
       return;
     }
     run.unschedulable++;
-    await markUnschedulable(store, pod, d.message, now);
+    if (d.preemption) await preempt(store, pod, d.preemption.nodeName, d.preemption.victims, now);
+    await markUnschedulable(store, pod, d.message, now, d.preemption?.nodeName);
     await recordEvent(store, pod, "Warning", "FailedScheduling", d.message, now, SCHEDULER_NAME);
   } catch (e) {
     // Bound, changed or deleted by someone else meanwhile: the next round sees the new state.
@@ -157,12 +158,31 @@ interface Condition {
   lastTransitionTime?: string;
 }
 
-/** PodScheduled=False, reason Unschedulable, with the message; no write when it already says so. */
-async function markUnschedulable(store: ObjectStore, pod: KubeObject, message: string, now: number): Promise<void> {
-  const status = (pod.status ?? {}) as { conditions?: Condition[] };
+/**
+ * Deletes the victims (gracefully: their node's agent stops them) with an event on each.
+ * The preemptor is bound in a later round, once they are gone and the room is free.
+ */
+async function preempt(store: ObjectStore, pod: KubeObject, nodeName: string, victims: KubeObject[], now: number): Promise<void> {
+  await Promise.all(
+    victims.map(async (v) => {
+      const { namespace = "", name = "", uid } = v.metadata;
+      try {
+        await store.delete(podKind, namespace, name, { preconditions: { uid } });
+        await recordEvent(store, v, "Normal", "Preempted", `Preempted by pod ${pod.metadata.uid} on node ${nodeName}`, now, SCHEDULER_NAME);
+      } catch (e) {
+        if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
+      }
+    }),
+  );
+}
+
+/** PodScheduled=False, reason Unschedulable, with the message (and the node it waits for after preempting); no write when it already says so. */
+async function markUnschedulable(store: ObjectStore, pod: KubeObject, message: string, now: number, nominatedNodeName?: string): Promise<void> {
+  const status = (pod.status ?? {}) as { conditions?: Condition[]; nominatedNodeName?: string };
   const conditions = Array.isArray(status.conditions) ? status.conditions : [];
   const old = conditions.find((c) => c.type === "PodScheduled");
-  if (old?.status === "False" && old.reason === "Unschedulable" && old.message === message) return;
+  const nominated = nominatedNodeName ?? status.nominatedNodeName;
+  if (old?.status === "False" && old.reason === "Unschedulable" && old.message === message && nominated === status.nominatedNodeName) return;
   const next = structuredClone(pod);
   const condition: Condition = {
     type: "PodScheduled",
@@ -172,6 +192,6 @@ async function markUnschedulable(store: ObjectStore, pod: KubeObject, message: s
     lastProbeTime: null,
     lastTransitionTime: old?.status === "False" && old.lastTransitionTime ? old.lastTransitionTime : new Date(now).toISOString().replace(/\.\d+Z$/, "Z"),
   };
-  next.status = { ...status, conditions: [...conditions.filter((c) => c.type !== "PodScheduled"), condition] };
+  next.status = { ...status, conditions: [...conditions.filter((c) => c.type !== "PodScheduled"), condition], ...(nominated ? { nominatedNodeName: nominated } : {}) };
   await store.update(podKind, next, { part: "status", current: pod });
 }

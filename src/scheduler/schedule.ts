@@ -4,6 +4,7 @@ import { failureMessage } from "./failure-message.ts";
 import { addPod, nodeInfo } from "./node-info.ts";
 import { FILTERS, SCORERS } from "./plugins.ts";
 import { holdsResources, podInfo } from "./pod-info.ts";
+import { applyPreemption, findPreemption, victimsOf } from "./preemption.ts";
 import { DEFAULT_CONFIG, type ClusterState, type Decision, type NodeInfo, type PodInfo, type SchedulerConfig } from "./types.ts";
 
 /**
@@ -108,7 +109,16 @@ export function schedule(
         decisions.set(pod, { pod: pod.pod, nodeName: result.node.name, score: result.score });
         placed++;
       } else {
-        decisions.set(pod, { pod: pod.pod, message: failureMessage(cluster.nodes.length, result.reasons), reasons: result.reasons });
+        const message = failureMessage(cluster.nodes.length, result.reasons);
+        const preemption = cfg.preemption ? findPreemption(pod, cluster) : undefined;
+        if (preemption) {
+          // The victims go now; the pod is bound in a later round, once they are gone.
+          applyPreemption(cluster, preemption, pod);
+          const preempt = { nodeName: preemption.node.name, victims: victimsOf(preemption) };
+          decisions.set(pod, { pod: pod.pod, message, reasons: result.reasons, preemption: preempt });
+          continue;
+        }
+        decisions.set(pod, { pod: pod.pod, message, reasons: result.reasons });
         if (hasPodAffinity(pod)) failed.push(pod);
       }
     }

@@ -79,6 +79,8 @@ export interface SchedulerConfig {
   pluginWeights: Record<string, number>;
   /** Share of nodes to find feasible before scoring (0: Kubernetes' adaptive default; 100: all). */
   percentageOfNodesToScore: number;
+  /** Whether a pod that fits nowhere may preempt pods of lower priority. */
+  preemption: boolean;
 }
 
 export const DEFAULT_CONFIG: SchedulerConfig = {
@@ -86,6 +88,7 @@ export const DEFAULT_CONFIG: SchedulerConfig = {
   resourceWeights: { cpu: 1, memory: 1 },
   pluginWeights: { TaintToleration: 3, NodeAffinity: 2, PodTopologySpread: 2, InterPodAffinity: 2, NodeResourcesFit: 1 },
   percentageOfNodesToScore: 0,
+  preemption: true,
 };
 
 /**
@@ -106,6 +109,13 @@ export interface ScorePlugin {
 
 export type Decision =
   | { pod: KubeObject; nodeName: string; score: number }
-  | { pod: KubeObject; nodeName?: undefined; message: string; reasons: Record<string, number> };
+  | {
+      pod: KubeObject;
+      nodeName?: undefined;
+      message: string;
+      reasons: Record<string, number>;
+      /** Preemption: the node the pod will go to once these lower-priority pods are gone. */
+      preemption?: { nodeName: string; victims: KubeObject[] };
+    };
 
 export const MAX_NODE_SCORE = 100;

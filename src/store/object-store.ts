@@ -4,6 +4,7 @@ import { storageResource } from "../resources/index.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { numberSetting, type Env } from "../env.ts";
 import { hubName, materialize } from "./hub.ts";
+import { admitPodPriority } from "./pod-priority.ts";
 import { addUsage, getRow, listPage, objectKey, openDb, type D1Usage, type Db, type Write, type WriteResult } from "./revision-log.ts";
 
 /**
@@ -205,6 +206,7 @@ export class ObjectStore {
   async create(kind: ResourceKind, obj: KubeObject, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
     const m = obj.metadata;
     await this.checkNamespace(kind, m.namespace ?? "", m.name ?? m.generateName ?? "");
+    if (kind.kind === "Pod" && kind.group === "") await admitPodPriority(this.db, obj);
     // Like Kubernetes, the prefix is cut so the generated name stays within 63 characters.
     if (!m.name && m.generateName) m.name = m.generateName.slice(0, MAX_GENERATE_NAME_PREFIX) + generateSuffix();
     m.uid ??= crypto.randomUUID(); // admission assigns it before defaulting

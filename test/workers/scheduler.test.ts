@@ -155,6 +155,38 @@ describe("scheduler (cluster hub)", () => {
   });
 });
 
+describe("priority and preemption", () => {
+  it("resolves priorityClassName, preempts a lower-priority pod, and binds the preemptor once it is gone", async () => {
+    await createNamespace("sched-prio");
+    const pc = await apiJson("POST", "/apis/scheduling.k8s.io/v1/priorityclasses", { apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: "urgent" }, value: 1000 });
+    expect(pc.status).toBe(201);
+    expect(pc.body.preemptionPolicy).toBe("PreemptLowerPriority");
+    const missing = await apiJson("POST", "/api/v1/namespaces/sched-prio/pods", {
+      metadata: { name: "nope" },
+      spec: { priorityClassName: "no-such", containers: [{ name: "c", image: "i" }] },
+    });
+    expect(missing.status).toBe(403);
+    expect(missing.body.message).toBe('pods "nope" is forbidden: no PriorityClass with name no-such was found');
+
+    await node("prio-1", { cpu: "1" });
+    await pod("sched-prio", "filler", {}, "1");
+    expect(await nodeOf("sched-prio", "filler")).toBe("prio-1");
+    const vip = await pod("sched-prio", "vip", { priorityClassName: "urgent" }, "1");
+    expect(vip.spec.priority).toBe(1000);
+    // The filler is deleted gracefully (its node's agent would stop it); the preemptor waits, nominated.
+    const nominated = await until("vip nominated", async () => (await getPod("sched-prio", "vip")).status?.nominatedNodeName);
+    expect(nominated).toBe("prio-1");
+    const filler = await getPod("sched-prio", "filler");
+    expect(filler.metadata.deletionTimestamp).toBeTruthy();
+    const preempted = await events("sched-prio", "filler");
+    expect(preempted.map((e) => [e.reason, e.message])).toContainEqual(["Preempted", `Preempted by pod ${vip.metadata.uid} on node prio-1`]);
+    // The agent confirms the deletion: the room is free and the preemptor is bound there.
+    expect((await apiJson("DELETE", "/api/v1/namespaces/sched-prio/pods/filler?gracePeriodSeconds=0")).status).toBe(200);
+    expect(await nodeOf("sched-prio", "vip")).toBe("prio-1");
+    await apiJson("DELETE", "/apis/scheduling.k8s.io/v1/priorityclasses/urgent");
+  });
+});
+
 describe("scheduling fields at the API", () => {
   const create = (spec: Record<string, unknown>) =>
     apiJson("POST", "/api/v1/namespaces/sched-v/pods", { apiVersion: "v1", kind: "Pod", metadata: { name: "bad" }, spec: { containers: [{ name: "c", image: "i" }], ...spec } });
