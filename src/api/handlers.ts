@@ -7,6 +7,7 @@ import { bindPod } from "../store/pod-binding.ts";
 import { admitBody, defaultAndValidate, parseFieldValidation } from "./admission.ts";
 import { decodeBody, expectObject, mediaType, readBody, readBodyBytes } from "./body.ts";
 import { ApiError, badRequest, conflict, methodNotAllowed, notFound, successStatus, unavailable } from "./errors.ts";
+import { evictPod } from "./eviction.ts";
 import { applyPatch, PATCH_TYPES } from "./patch.ts";
 import { parseFilter } from "./selectors.ts";
 import { toTable, wantsTable } from "./table.ts";
@@ -325,7 +326,8 @@ async function eviction(call: Call, method: string): Promise<Response> {
   const { kind, namespace, name } = call.target;
   if (method !== "POST") throw methodNotAllowed("pods/eviction only supports create (POST)");
   const body = expectObject(await readBody(call.req));
-  const opts = (body.deleteOptions ?? {}) as { gracePeriodSeconds?: number };
-  await call.store.delete(kind, namespace, name!, { gracePeriodSeconds: opts.gracePeriodSeconds, dryRun: call.dryRun });
+  const opts = (body.deleteOptions ?? {}) as { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } };
+  if (kind.kind !== "Pod") throw methodNotAllowed(`${kind.plural}/eviction is not supported`);
+  await evictPod(call.store, namespace, name!, { gracePeriodSeconds: opts.gracePeriodSeconds, preconditions: opts.preconditions, dryRun: call.dryRun });
   return json({ ...successStatus(), code: 201 }, 201);
 }

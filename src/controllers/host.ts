@@ -32,6 +32,7 @@ export const OBSERVED_RESOURCES: Record<string, keyof Observed> = {
   "core/persistentvolumeclaims": "persistentVolumeClaims",
   "autoscaling/horizontalpodautoscalers": "horizontalPodAutoscalers",
   "metrics.k8s.io/pods": "podMetrics",
+  "policy/poddisruptionbudgets": "podDisruptionBudgets",
 };
 
 const MAX_PASSES = 20;

@@ -15,6 +15,7 @@ export function emptyObserved(namespace: string, now: number): Observed {
     persistentVolumeClaims: [],
     horizontalPodAutoscalers: [],
     podMetrics: [],
+    podDisruptionBudgets: [],
     nodes: [],
   };
 }

@@ -24,6 +24,8 @@ export interface Observed {
   horizontalPodAutoscalers: KubeObject[];
   /** metrics.k8s.io PodMetrics of the namespace (written by node agents, or by tests). */
   podMetrics?: KubeObject[];
+  /** policy/v1 PodDisruptionBudgets of the namespace. */
+  podDisruptionBudgets?: KubeObject[];
   /** Cluster-scoped. */
   nodes: KubeObject[];
 }
@@ -39,7 +41,8 @@ export type Resource =
   | "apps/daemonsets"
   | "batch/jobs"
   | "batch/cronjobs"
-  | "autoscaling/horizontalpodautoscalers";
+  | "autoscaling/horizontalpodautoscalers"
+  | "policy/poddisruptionbudgets";
 
 export type Action =
   /** Create; `object.metadata.generateName` is honoured (the store appends 5 random characters). */
