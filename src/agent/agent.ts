@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ApiClient, type ApiConfig } from "./api-client.ts";
+import { ContainerLogStore } from "./container-logs.ts";
 import type { Pod } from "./container-record.ts";
 import { hostFacts } from "./host-info.ts";
 import { NodeAgent } from "./node-agent.ts";
@@ -80,6 +81,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     hollowStartDelayMs: o.hollowStartDelayMs,
   });
   const hollow = runtime.name === "hollow";
+  // The runtimes that write container output to the agent's rotating log files.
+  const logs = runtime.name === "process" ? new ContainerLogStore(join(o.dataDir, "agent", "logs")) : undefined;
   const count = hollow ? Math.max(1, o.nodes ?? 1) : 1;
   const nodes: NodeAgent[] = [];
   for (let i = 0; i < count; i++) {
@@ -96,6 +99,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         statusReportMs: o.statusReportMs,
         statusUpdateMs: o.statusUpdateMs,
         leaseDurationSeconds: o.leaseDurationSeconds,
+        tunnel: !hollow,
+        logs,
       }),
     );
   }

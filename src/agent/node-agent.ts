@@ -1,4 +1,5 @@
 import { ApiStatusError, type ApiClient } from "./api-client.ts";
+import type { ContainerLogStore } from "./container-logs.ts";
 import type { DataSource } from "./container-env.ts";
 import type { Pod } from "./container-record.ts";
 import { podRef, recordEvent } from "./event-recorder.ts";
@@ -6,6 +7,8 @@ import { buildNodeStatus, nodeLabels, shouldReportNodeStatus, type HostFacts, ty
 import { sleep } from "./pod-source.ts";
 import { PodWorker } from "./pod-worker.ts";
 import type { Runtime } from "./runtime.ts";
+import { streamHandler } from "./stream-server.ts";
+import { TunnelClient } from "./tunnel-client.ts";
 
 /**
  * One node: registers its Node, renews its Lease in kube-node-lease (which never rewrites
@@ -27,6 +30,10 @@ export interface NodeAgentOptions {
   /** How often an unchanged status is posted anyway (the kubelet's nodeStatusReportFrequency, 5 min). */
   statusReportMs?: number;
   leaseDurationSeconds?: number;
+  /** Keep a tunnel to the control plane (logs, exec); hollow nodes at scale may go without. */
+  tunnel?: boolean;
+  /** Where container logs are kept (runtimes that write them there). */
+  logs?: ContainerLogStore;
 }
 
 const NODE_LEASE_NS = "kube-node-lease";
@@ -48,8 +55,12 @@ export class NodeAgent {
   readonly data: DataSource;
   /** Node status posts and lease renewals made (for tests and benchmarks). */
   readonly counters = { statusPosts: 0, leaseRenewals: 0 };
+  /** The node's tunnel to the control plane, when it keeps one. */
+  readonly tunnel?: TunnelClient;
 
   constructor(private readonly o: NodeAgentOptions) {
+    if (o.tunnel)
+      this.tunnel = new TunnelClient({ api: o.api.config, node: o.name, log: o.log, handler: streamHandler({ logs: o.logs, runtime: o.runtime, log: o.log }) });
     this.data = async (kind, namespace, name) => {
       try {
         const obj = await o.api.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/${kind}s/${name}`);
@@ -105,6 +116,7 @@ export class NodeAgent {
     const renewMs = (durationS * 1000) / 4; // the kubelet renews every 25% of the duration (10 s)
     this.loops.push(this.every(renewMs, () => this.renewLease(durationS)));
     this.loops.push(this.every(this.o.statusUpdateMs ?? 10_000, () => this.syncStatus()));
+    this.tunnel?.start();
   }
 
   private async every(ms: number, fn: () => Promise<void>): Promise<void> {
@@ -174,6 +186,7 @@ export class NodeAgent {
         hostIP: this.o.host.internalIP,
         data: this.data,
         log,
+        logs: this.o.logs,
         event: (p, type, reason, message) => {
           if (this.o.events !== false) recordEvent(api, name, podRef(p), type, reason, message, log);
         },
@@ -208,6 +221,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.all(this.loops);
+    await this.tunnel?.stop();
     await Promise.all([...this.workers.values()].map((w) => w.shutdown()));
   }
 }

@@ -1,4 +1,5 @@
 import { ApiStatusError, type ApiClient } from "./api-client.ts";
+import type { ContainerLogStore } from "./container-logs.ts";
 import { containerEnv, EnvError, type DataSource } from "./container-env.ts";
 import { newRecord, type ContainerRecord, type ContainerSpec, type Pod } from "./container-record.ts";
 import { planPod } from "./pod-plan.ts";
@@ -22,6 +23,8 @@ export interface PodWorkerDeps {
   log: (line: string) => void;
   /** Records kubelet-style events (Started, Killing, BackOff, Failed). */
   event: (pod: Pod, type: "Normal" | "Warning", reason: string, message: string) => void;
+  /** The node's container log files (none: the runtime keeps its own, or none). */
+  logs?: ContainerLogStore;
   /** Called once the worker is finished (pod deleted and cleaned up). */
   onDone: (uid: string) => void;
 }
@@ -184,7 +187,13 @@ export class PodWorker {
     const startedAt = rfc3339(Date.now());
     let rc: RunningContainer;
     try {
-      rc = await this.deps.runtime.startContainer({ pod: this.pod, sandbox, container: spec, env: resolved.env, argv: resolved.argv, restartCount: rec.restartCount });
+      const log = this.deps.logs?.open(this.pod.metadata.uid, spec.name, rec.restartCount);
+      try {
+        rc = await this.deps.runtime.startContainer({ pod: this.pod, sandbox, container: spec, env: resolved.env, argv: resolved.argv, restartCount: rec.restartCount, log });
+      } catch (e) {
+        log?.close();
+        throw e;
+      }
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       const reason = e instanceof StartError ? e.reason : "StartError";
@@ -267,6 +276,7 @@ export class PodWorker {
       await Promise.all([...this.running.values()].map((rc) => rc.stop(grace)));
     }
     if (this.sandbox) await this.deps.runtime.removeSandbox(this.pod);
+    this.deps.logs?.removePod(m.uid);
     this.sandbox = undefined;
     if (!this.gone) {
       try {

@@ -7,7 +7,16 @@ import type { Pod } from "./container-record.ts";
 import type { RuntimeInfo } from "./node-status.ts";
 import type { PodNetwork } from "./pod-network.ts";
 import { rfc3339 } from "./pod-status.ts";
-import { StartError, type ContainerExit, type PodSandbox, type RunningContainer, type Runtime, type StartRequest } from "./runtime.ts";
+import {
+  StartError,
+  type ContainerExit,
+  type ExecOptions,
+  type ExecProcess,
+  type PodSandbox,
+  type RunningContainer,
+  type Runtime,
+  type StartRequest,
+} from "./runtime.ts";
 
 /**
  * The `process` runtime: runs a container's command/args with its env as a host process,
@@ -16,7 +25,9 @@ import { StartError, type ContainerExit, type PodSandbox, type RunningContainer,
  * the command must exist on this machine. With a PodNetwork each pod gets its own network
  * namespace and IP (containers enter it with nsenter); without one pods share the host's
  * network (podIP = hostIP).
- * Logs go to <data-dir>/pods/<namespace>_<name>_<uid>/<container>/<restart>.log.
+ * Logs go to the agent's rotating log files (StartRequest.log), else to
+ * <data-dir>/pods/<namespace>_<name>_<uid>/<container>/<restart>.log. Exec runs the command
+ * inside the container's namespaces (nsenter) with its environment and working directory.
  */
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -61,6 +72,8 @@ export class ProcessRuntime implements Runtime {
   private readonly isolation: Isolation;
   private readonly warnings: string[];
   private readonly running = new Map<ChildProcess, Promise<ContainerExit>>();
+  /** Running containers by "<pod uid>/<container>", for exec. */
+  private readonly containers = new Map<string, { child: ChildProcess; env: Record<string, string>; cwd: string }>();
   private readonly netns = new Map<string, string>();
 
   constructor(
@@ -133,14 +146,23 @@ export class ProcessRuntime implements Runtime {
     // The pod's network namespace: nsenter joins it before unshare makes the others.
     const netns = this.netns.get(pod.metadata.uid);
     const full = netns ? ["nsenter", `--net=${netns}`, "--", ...isolated] : isolated;
-    const log = openSync(join(logDir, `${req.restartCount}.log`), "a");
     let child: ChildProcess;
-    try {
-      // Its own process group: a Ctrl-C meant for the agent does not reach containers (the agent
-      // stops them, with their grace period); SIGKILL to the group takes every process of it.
-      child = spawn(full[0], full.slice(1), { cwd, env, stdio: ["ignore", log, log], detached: true });
-    } finally {
-      closeSync(log);
+    const sink = req.log;
+    if (sink) {
+      child = spawn(full[0], full.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      child.stdout!.on("data", (d: Buffer) => sink.write("stdout", d));
+      child.stderr!.on("data", (d: Buffer) => sink.write("stderr", d));
+      child.once("close", () => sink.close());
+      child.once("error", () => sink.close());
+    } else {
+      const log = openSync(join(logDir, `${req.restartCount}.log`), "a");
+      try {
+        // Its own process group: a Ctrl-C meant for the agent does not reach containers (the agent
+        // stops them, with their grace period); SIGKILL to the group takes every process of it.
+        child = spawn(full[0], full.slice(1), { cwd, env, stdio: ["ignore", log, log], detached: true });
+      } finally {
+        closeSync(log);
+      }
     }
     const id = randomBytes(16).toString("hex");
     const startedAt = rfc3339(Date.now());
@@ -157,6 +179,11 @@ export class ProcessRuntime implements Runtime {
       });
     });
     this.running.set(child, exited);
+    const key = `${pod.metadata.uid}/${container.name}`;
+    this.containers.set(key, { child, env, cwd });
+    void exited.then(() => {
+      if (this.containers.get(key)?.child === child) this.containers.delete(key);
+    });
     const stop = (graceSeconds: number) => this.stopChild(child, exited, graceSeconds);
     return { containerID: `process://${id}`, imageID: "", startedAt, exited, stop };
   }
@@ -186,6 +213,40 @@ export class ProcessRuntime implements Runtime {
     await Promise.race([exited, killed]);
     clearTimeout(timer);
     await exited;
+  }
+
+  async exec(o: ExecOptions): Promise<ExecProcess> {
+    const c = this.containers.get(`${o.podUid}/${o.container}`);
+    if (!c || c.child.pid === undefined || c.child.exitCode !== null || c.child.signalCode !== null)
+      throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
+    let argv = o.command;
+    if (this.isolation) {
+      const target = innerPid(c.child.pid);
+      if (target === undefined) throw new StartError("ContainerNotRunning", `container "${o.container}" is not running yet`);
+      const user = this.isolation.flags.includes("--user") ? ["--user", "--preserve-credentials"] : [];
+      argv = ["nsenter", `--target=${target}`, ...user, "--pid", "--mount", "--uts", "--ipc", "--net", `--wd=${c.cwd}`, "--", ...o.command];
+    }
+    const child = spawn(argv[0], argv.slice(1), { cwd: c.cwd, env: c.env, stdio: [o.stdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
+    const exited = new Promise<number>((resolve) => {
+      child.once("error", (e) => {
+        child.stderr?.push(`exec: ${e.message}\n`);
+        resolve(126);
+      });
+      child.once("exit", (code, signal) => resolve(code ?? 128 + (signalNumber(signal) ?? 9)));
+    });
+    return {
+      stdin: child.stdin ?? undefined,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      exited,
+      kill: () => {
+        try {
+          if (child.pid) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,5 @@
+import type { Readable, Writable } from "node:stream";
+import type { LogSink } from "./container-logs.ts";
 import type { ContainerSpec, Pod } from "./container-record.ts";
 import type { RuntimeInfo } from "./node-status.ts";
 
@@ -49,6 +51,27 @@ export interface StartRequest {
   /** command and args with $(VAR) references expanded. */
   argv: string[] | undefined;
   restartCount: number;
+  /** Where the container's stdout/stderr go (the agent's rotating log files); none: the runtime's own. */
+  log?: LogSink;
+}
+
+/** A command to run in a running container (kubectl exec). */
+export interface ExecOptions {
+  podUid: string;
+  container: string;
+  command: string[];
+  stdin: boolean;
+  tty: boolean;
+}
+
+/** A command running in a container: its streams and how it ended. */
+export interface ExecProcess {
+  stdin?: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Settles once with the exit code (128 + signal when killed); never rejects. */
+  exited: Promise<number>;
+  kill(): void;
 }
 
 export interface Runtime {
@@ -59,6 +82,8 @@ export interface Runtime {
   startContainer(req: StartRequest): Promise<RunningContainer>;
   /** Releases what createSandbox made; the pod's containers have all ended. */
   removeSandbox(pod: Pod): Promise<void>;
+  /** Runs a command in a running container; throws StartError when it cannot (no such running container). */
+  exec?(o: ExecOptions): Promise<ExecProcess>;
   /** Stops everything still running (agent shutdown). */
   close(): Promise<void>;
 }
