@@ -108,7 +108,11 @@ export async function podLog(env: Env, store: ObjectStore, target: Target, metho
     headers: { "x-edgeplane-stream": envelopeHeader({ node, request }) },
   });
   if (res.status !== 200) throw await tunnelError(res);
-  return new Response(res.body, { headers: { "content-type": "text/plain", "cache-control": "no-cache, private" } });
+  // identity: the local runtime would otherwise gzip text for clients that accept it, holding a follow back.
+  // Relayed through a stream of this request, so a client leaving cancels the tunnel's stream.
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  res.body?.pipeTo(writable).catch(() => {});
+  return new Response(readable, { headers: { "content-type": "text/plain", "cache-control": "no-cache, private, no-transform", "content-encoding": "identity" } });
 }
 
 /** The subprotocol to answer with, from a Sec-WebSocket-Protocol header. */

@@ -120,7 +120,7 @@ export class NodeTunnel extends DurableObject<Env> {
     const agent = this.agent();
     if (!agent)
       return statusResponse(
-        unavailable(`node "${envelope.node}" is not connected: its agent has no tunnel to the control plane (the node may be offline)`, 5),
+        unavailable(`node "${envelope.node}" is not connected: its agent has no tunnel to the control plane (the node may be offline)`),
       );
     const stream = this.newStreamId();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -133,7 +133,7 @@ export class NodeTunnel extends DurableObject<Env> {
     } catch {
       this.opening.delete(stream);
       clearTimeout(timer);
-      return statusResponse(unavailable(`node "${envelope.node}": its tunnel closed`, 5));
+      return statusResponse(unavailable(`node "${envelope.node}": its tunnel closed`));
     }
     const f = await answer;
     this.opening.delete(stream);
@@ -151,7 +151,7 @@ export class NodeTunnel extends DurableObject<Env> {
       }
       return statusResponse(new ApiError(e.code, e.reason as StatusReason, e.message));
     }
-    if (f.type !== FrameType.Accept) return statusResponse(unavailable(`node "${envelope.node}": the tunnel closed while opening the stream`, 5));
+    if (f.type !== FrameType.Accept) return statusResponse(unavailable(`node "${envelope.node}": the tunnel closed while opening the stream`));
     return { agent, stream };
   }
 

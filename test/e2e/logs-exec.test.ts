@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
+import type { LocalCluster } from "../../src/cli/local-cluster.ts";
+import { kubectl, startCluster } from "./cluster.ts";
+
+/**
+ * Logs and exec through the node tunnel: the real local control plane, a real agent (process
+ * runtime) connected only by its outbound WebSocket, and real kubectl.
+ */
+
+type Json = Record<string, any>;
+const NODE = "tunnel-node";
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`${what}: not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+function pod(name: string, node: string, script: string, restartPolicy = "Always"): Json {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name },
+    spec: { nodeName: node, restartPolicy, terminationGracePeriodSeconds: 1, containers: [{ name: "main", image: "busybox", command: ["sh", "-c", script] }] },
+  };
+}
+
+describe("logs and exec through the node tunnel", () => {
+  let cluster: LocalCluster;
+  let agent: RunningAgent;
+
+  const podJson = async (name: string): Promise<Json | undefined> => {
+    const r = await kubectl(cluster, ["get", "pod", name, "-o", "json"]);
+    return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+  };
+
+  before(async () => {
+    cluster = await startCluster();
+    agent = await startAgent({
+      api: { server: cluster.url, token: cluster.token, insecure: true },
+      name: NODE,
+      runtime: "process",
+      dataDir: mkdtempSync(join(tmpdir(), "edgeplane-tunnel-agent-")),
+      log: () => {},
+    });
+    const manifest = [
+      pod("lines", NODE, "for i in 1 2 3 4 5; do echo line $i; done; sleep 0.5; echo oops >&2; exec sleep 3600"),
+      pod("ticker", NODE, "echo start; sleep 3; echo ready-marker; exec sleep 3600"),
+      pod("crash", NODE, "echo run at $(date +%s%N); sleep 1; exit 1"),
+      pod("ghost", "ghost-node", "sleep 1"),
+    ]
+      .map((p) => JSON.stringify(p))
+      .join("\n");
+    const r = await kubectl(cluster, ["apply", "--validate=false", "-f", "-"], { input: manifest });
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor("tunnel connected", async () => (agent.nodes[0].tunnel?.connected ? true : undefined));
+    for (const name of ["lines", "ticker"]) await waitFor(`${name} Running`, async () => ((await podJson(name))?.status?.phase === "Running" ? true : undefined));
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await cluster?.stop();
+  });
+
+  it("kubectl logs shows the container's stdout and stderr; --tail, --timestamps, -c", async () => {
+    const all = await waitFor("all lines logged", async () => {
+      const r = await kubectl(cluster, ["logs", "lines"]);
+      return r.code === 0 && r.stdout.includes("oops") ? r : undefined;
+    });
+    assert.equal(all.stdout, "line 1\nline 2\nline 3\nline 4\nline 5\noops\n");
+    const tail = await kubectl(cluster, ["logs", "lines", "--tail=2", "-c", "main"]);
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.equal(tail.stdout, "line 5\noops\n");
+    const stamped = await kubectl(cluster, ["logs", "lines", "--tail=1", "--timestamps"]);
+    assert.equal(stamped.code, 0, stamped.stderr);
+    assert.match(stamped.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z oops\n$/);
+    const limited = await kubectl(cluster, ["logs", "lines", "--limit-bytes=9"]);
+    assert.equal(limited.stdout, "line 1\nli");
+  });
+
+  it("a missing container is 400 with Kubernetes' message; an offline node is a clear 503", async () => {
+    const missing = await kubectl(cluster, ["logs", "lines", "-c", "nope"]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /container nope is not valid for pod lines/);
+    const offline = await kubectl(cluster, ["logs", "ghost"], { timeoutMs: 20_000 });
+    assert.notEqual(offline.code, 0);
+    assert.match(offline.stderr, /node "ghost-node" is not connected: its agent has no tunnel to the control plane/);
+  });
+
+  it("kubectl logs -f streams new lines as the container writes them", async () => {
+    const child = spawn("kubectl", ["--kubeconfig", cluster.kubeconfig, "logs", "-f", "ticker"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
+    try {
+      await waitFor("ready-marker followed", async () => (out.includes("ready-marker") ? true : undefined), 30_000);
+      assert.equal(out, "start\nready-marker\n");
+    } finally {
+      child.kill("SIGINT");
+    }
+    // Known gap: under local wrangler a client leaving is not seen by the Worker, so the agent's
+    // follow stays open until the container ends or the tunnel drops (README "Logs and exec").
+  });
+
+  it("kubectl logs --previous shows the last instance of a restarted container", async () => {
+    await waitFor("crash restarted", async () => ((await podJson("crash"))?.status?.containerStatuses?.[0]?.restartCount >= 1 ? true : undefined));
+    const prev = await kubectl(cluster, ["logs", "crash", "--previous"]);
+    assert.equal(prev.code, 0, prev.stderr);
+    assert.match(prev.stdout, /^run at \d+\n$/);
+    const none = await kubectl(cluster, ["logs", "lines", "--previous"]);
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /previous terminated container "main" in pod "lines" not found/);
+  });
+
+  it("kubectl exec runs in the container and returns its exit code; stdin reaches it", async () => {
+    const r = await kubectl(cluster, ["exec", "lines", "--", "sh", "-c", "echo hi; echo err >&2; exit 3"]);
+    assert.equal(r.stdout, "hi\n");
+    assert.equal(r.stderr.includes("err\n"), true, r.stderr);
+    assert.equal(r.code, 3);
+    const cat = await kubectl(cluster, ["exec", "-i", "lines", "--", "cat"], { input: "hello through the tunnel\n" });
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout, "hello through the tunnel\n");
+    // The command sees the container's pid namespace: its sleep is there.
+    const ps = await kubectl(cluster, ["exec", "lines", "--", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"]);
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.match(ps.stdout, /sleep 3600/);
+    const bad = await kubectl(cluster, ["exec", "lines", "-c", "nope", "--", "true"]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /container nope is not valid for pod lines/);
+  });
+});
