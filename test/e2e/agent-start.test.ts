@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { freePort, PROJECT_ROOT } from "../../src/cli/local-cluster.ts";
+import { freePort } from "../../src/cli/local-cluster.ts";
 import { kubectl } from "./cluster.ts";
+import { startCli, stopCli } from "./npm-start.ts";
 
 /** The project contract: `npm start` brings up the control plane plus one node agent, and `kubectl run` goes Running here. */
 
@@ -22,47 +22,14 @@ function processesWith(marker: string): number[] {
     .map(Number);
 }
 
-function stop(child: ChildProcess): Promise<boolean> {
-  return new Promise((resolve) => {
-    let forced = false;
-    const timer = setTimeout(() => {
-      forced = true;
-      process.kill(-child.pid!, "SIGKILL");
-    }, 20_000);
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve(!forced && (code === 0 || code === 130 || signal === "SIGINT"));
-    });
-    process.kill(-child.pid!, "SIGINT");
-  });
-}
-
 describe("npm start with its node agent", () => {
   it("registers a Ready node, runs `kubectl run` pods on this machine, and stops them on Ctrl-C", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-agent-start-"));
     const port = await freePort();
-    const child = spawn("npm", ["start", "--", "--port", String(port), "--data-dir", dataDir], {
-      cwd: PROJECT_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    let out = "";
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ready line within 120 s:\n${out}`)), 120_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (/edgeplane: ready at /.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      child.on("exit", (code) => reject(new Error(`npm start exited (${code}):\n${out}`)));
-    });
+    const { child, ready, output } = startCli(dataDir, port);
     const marker = "4243";
     try {
-      await ready;
+      const out = await ready;
       // podman where this machine has it (scripts/setup-podman.sh), else the process runtime, saying why
       assert.match(out, /edgeplane agent: node \S+ ready; runtime (podman \d|process \(podman not used: )/);
       const cluster = { kubeconfig: join(dataDir, "kubeconfig") } as Parameters<typeof kubectl>[0];
@@ -74,13 +41,13 @@ describe("npm start with its node agent", () => {
       const run = await kubectl(cluster, ["run", "sl", "--image=localhost/busybox:latest", "--", "sleep", marker]);
       assert.equal(run.code, 0, run.stderr);
       const wait = await kubectl(cluster, ["wait", "--for=jsonpath={.status.phase}=Running", "pod/sl", "--timeout=60s"], { timeoutMs: 70_000 });
-      assert.equal(wait.code, 0, `${wait.stderr}\n${out}`);
+      assert.equal(wait.code, 0, `${wait.stderr}\n${output()}`);
       const pod = JSON.parse((await kubectl(cluster, ["get", "pod", "sl", "-o", "json"])).stdout);
       assert.equal(pod.spec.nodeName, rows[0].split(/\s+/)[0]);
       assert.ok(pod.status.podIP);
       assert.ok(processesWith(`sleep ${marker}`).length > 0, "the pod's process runs on this machine");
     } finally {
-      assert.ok(await stop(child), `npm start must stop cleanly on Ctrl-C:\n${out}`);
+      assert.ok(await stopCli(child), `npm start must stop cleanly on Ctrl-C:\n${output()}`);
     }
     assert.deepEqual(processesWith(`sleep ${marker}`), [], "Ctrl-C stops the agent's containers");
   });

@@ -1,55 +1,13 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { freePort, PROJECT_ROOT } from "../../src/cli/local-cluster.ts";
+import { freePort } from "../../src/cli/local-cluster.ts";
 import { kubectl } from "./cluster.ts";
+import { startCli, stopCli as stop } from "./npm-start.ts";
 
 /** `npm start` itself: ready line, kubeconfig, clean Ctrl-C, state kept across restarts. */
-
-function startCli(dataDir: string, port: number): { child: ChildProcess; ready: Promise<string> } {
-  const child = spawn("npm", ["start", "--", "--port", String(port), "--data-dir", dataDir], {
-    cwd: PROJECT_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true, // its own process group, like a terminal's foreground job
-  });
-  let out = "";
-  const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within 120 s:\n${out}`)), 120_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (/edgeplane: ready at /.test(out)) {
-        clearTimeout(timer);
-        resolve(out);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`npm start exited (${code}) before ready:\n${out}`));
-    });
-  });
-  return { child, ready };
-}
-
-/** Ctrl-C (SIGINT to the whole process group, as a terminal sends it); true if it stopped by itself. */
-function stop(child: ChildProcess): Promise<boolean> {
-  return new Promise((resolve) => {
-    let forced = false;
-    const timer = setTimeout(() => {
-      forced = true;
-      process.kill(-child.pid!, "SIGKILL");
-    }, 15_000);
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve(!forced && (code === 0 || code === 130 || signal === "SIGINT"));
-    });
-    process.kill(-child.pid!, "SIGINT");
-  });
-}
 
 describe("npm start", () => {
   it("serves kubectl with the kubeconfig it writes, stops on Ctrl-C and keeps state across restarts", async () => {
