@@ -1,3 +1,5 @@
+import type { ProbeSpec } from "./probe-state.ts";
+
 /**
  * What the agent knows about one container of a pod (pure data, shared by every runtime):
  * the pod worker updates it as the runtime starts and reaps containers, and the pod's
@@ -37,6 +39,10 @@ export interface ContainerRecord {
   pullFailures?: number;
   /** When the last ErrImagePull was recorded (ms). */
   pullShownAt?: number;
+  /** The running instance's probes: startup probe passed (undefined: no probes, started when running). */
+  probeStarted?: boolean;
+  /** The running instance's probes: started and readiness passed (undefined: no probes, ready when running). */
+  probeReady?: boolean;
 }
 
 /** The container fields of a PodSpec the agent uses. */
@@ -52,6 +58,9 @@ export interface ContainerSpec {
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
   imagePullPolicy?: string;
   securityContext?: SecurityContext;
+  livenessProbe?: ProbeSpec;
+  readinessProbe?: ProbeSpec;
+  startupProbe?: ProbeSpec;
 }
 
 /** The securityContext fields the runtimes apply (container values win over the pod's). */

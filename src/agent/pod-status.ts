@@ -51,10 +51,10 @@ export function containerStatus(rec: ContainerRecord, policy: PodSpec["restartPo
     ...(rec.containerID ? { containerID: rec.containerID } : {}),
     state,
     lastState,
-    // Readiness probes come later: a running container is ready; init containers are ready once done.
-    ready: rec.init ? s.kind === "terminated" && s.terminated.exitCode === 0 : running,
+    // A running container is ready unless its probes say otherwise; init containers are ready once done.
+    ready: rec.init ? s.kind === "terminated" && s.terminated.exitCode === 0 : running && rec.probeReady !== false,
     restartCount: rec.restartCount,
-    started: running,
+    started: running && rec.probeStarted !== false,
   };
 }
 

@@ -3,6 +3,7 @@ import type { ContainerLogStore } from "./container-logs.ts";
 import { containerEnv, EnvError, type DataSource } from "./container-env.ts";
 import { newRecord, type ContainerRecord, type ContainerSpec, type Pod } from "./container-record.ts";
 import { planPod } from "./pod-plan.ts";
+import { ContainerProber } from "./prober.ts";
 import { computePodStatus, rfc3339 } from "./pod-status.ts";
 import { StartError, type PodSandbox, type RunningContainer, type Runtime } from "./runtime.ts";
 
@@ -43,6 +44,8 @@ export class PodWorker {
   private readonly inits: ContainerRecord[];
   private readonly apps: ContainerRecord[];
   private readonly running = new Map<string, RunningContainer>();
+  /** Probes of the running app containers, by container name. */
+  private readonly probers = new Map<string, ContainerProber>();
   private sandbox?: PodSandbox;
   private startTime?: string;
   private failure?: { reason?: string; message: string };
@@ -100,6 +103,7 @@ export class PodWorker {
   async shutdown(): Promise<void> {
     this.finished = true;
     clearTimeout(this.timer);
+    this.stopProbers();
     await Promise.all([...this.running.values()].map((rc) => rc.stop(0)));
   }
 
@@ -223,8 +227,13 @@ export class PodWorker {
     rec.state = { kind: "running", startedAt: rc.startedAt };
     this.running.set(rec.name, rc);
     this.deps.event(this.pod, "Normal", "Started", `Started container ${rec.name}`);
+    if (!rec.init) this.startProber(rec, spec, rc);
     void rc.exited.then((exit) => {
       this.running.delete(rec.name);
+      if (this.probers.get(rec.name) && rec.containerID === rc.containerID) {
+        this.probers.get(rec.name)!.stop();
+        this.probers.delete(rec.name);
+      }
       if (rec.containerID !== rc.containerID) return;
       rec.state = {
         kind: "terminated",
@@ -242,6 +251,42 @@ export class PodWorker {
         this.deps.event(this.pod, "Warning", "BackOff", `Back-off restarting failed container ${rec.name} in pod ${this.pod.metadata.name}`);
       this.kick();
     });
+  }
+
+  /** Liveness, readiness and startup probes of a started app container (probe-state.ts, prober.ts). */
+  private startProber(rec: ContainerRecord, spec: ContainerSpec, rc: RunningContainer): void {
+    const runtime = this.deps.runtime;
+    const prober = new ContainerProber(
+      { podUid: this.pod.metadata.uid, podIP: this.sandbox!.podIP, container: spec, exec: runtime.exec?.bind(runtime), alwaysSucceed: runtime.name === "hollow" },
+      Date.parse(rc.startedAt) || Date.now(),
+      {
+        changed: () => {
+          if (rec.containerID !== rc.containerID) return;
+          rec.probeStarted = prober.started;
+          rec.probeReady = prober.ready;
+          this.kick();
+        },
+        unhealthy: (message) => this.deps.event(this.pod, "Warning", "Unhealthy", message),
+        failed: (kind, message) => {
+          if (rec.containerID !== rc.containerID || this.terminating) return;
+          this.deps.event(this.pod, "Normal", "Killing", message);
+          const probe = kind === "liveness" ? spec.livenessProbe : spec.startupProbe;
+          void rc.stop(probe?.terminationGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30);
+        },
+      },
+    );
+    if (!prober.hasProbes) {
+      rec.probeStarted = rec.probeReady = undefined;
+      return;
+    }
+    rec.probeStarted = prober.started;
+    rec.probeReady = prober.ready;
+    this.probers.set(rec.name, prober);
+  }
+
+  private stopProbers(): void {
+    for (const p of this.probers.values()) p.stop();
+    this.probers.clear();
   }
 
   /** Posts the status if it differs from what was last posted. */
@@ -269,6 +314,7 @@ export class PodWorker {
   private async terminate(): Promise<void> {
     this.terminating = true;
     clearTimeout(this.timer);
+    this.stopProbers();
     const { metadata: m } = this.pod;
     const grace = this.gone ? 0 : (m.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30);
     if (this.running.size > 0) {

@@ -1,10 +1,19 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import type { ContainerSpec, Pod } from "./container-record.ts";
 import { containerName, entrypointArgs, nodeTag, pullPolicy, runFlags } from "./runtime-plan.ts";
 import type { RuntimeInfo } from "./node-status.ts";
 import type { PodNetwork } from "./pod-network.ts";
 import { rfc3339 } from "./pod-status.ts";
-import { StartError, type ContainerExit, type PodSandbox, type RunningContainer, type Runtime, type StartRequest } from "./runtime.ts";
+import {
+  StartError,
+  type ContainerExit,
+  type ExecOptions,
+  type ExecProcess,
+  type PodSandbox,
+  type RunningContainer,
+  type Runtime,
+  type StartRequest,
+} from "./runtime.ts";
 
 /**
  * The `podman` runtime: real containers from local images (no registry is reachable, so
@@ -56,6 +65,8 @@ export class PodmanRuntime implements Runtime {
   readonly name = "podman";
   private readonly running = new Map<string, { stop: (g: number) => Promise<void> }>();
   private readonly netns = new Map<string, string>();
+  /** Running container ids by "<pod uid>/<container>" (exec, exec probes). */
+  private readonly byName = new Map<string, string>();
   private readonly tag: string;
 
   constructor(
@@ -142,7 +153,12 @@ export class PodmanRuntime implements Runtime {
       await exited;
     };
     this.running.set(id, { stop });
-    void exited.then(() => this.running.delete(id));
+    const key = `${pod.metadata.uid}/${c.name}`;
+    this.byName.set(key, id);
+    void exited.then(() => {
+      this.running.delete(id);
+      if (this.byName.get(key) === id) this.byName.delete(key);
+    });
     return { containerID: `podman://${id}`, imageID: info?.Image ? `sha256:${info.Image}` : "", startedAt, exited, stop };
   }
 
@@ -169,6 +185,22 @@ export class PodmanRuntime implements Runtime {
     const exitCode = info.State.ExitCode;
     const reason = info.State.OOMKilled ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error";
     return { exitCode, reason, ...(info.State.Error ? { message: info.State.Error } : {}), finishedAt };
+  }
+
+  /** `podman exec` in the running container (kubectl exec, exec probes). */
+  async exec(o: ExecOptions): Promise<ExecProcess> {
+    const id = this.byName.get(`${o.podUid}/${o.container}`);
+    if (!id) throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
+    const args = ["exec", ...(o.stdin ? ["-i"] : []), ...(o.tty ? ["-t"] : []), id, ...o.command];
+    const child = spawn("podman", args, { stdio: [o.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+    const exited = new Promise<number>((resolve) => {
+      child.once("error", (e) => {
+        child.stderr?.push(`exec: ${e.message}\n`);
+        resolve(126);
+      });
+      child.once("exit", (code, signal) => resolve(code ?? (signal ? 137 : 1)));
+    });
+    return { stdin: child.stdin ?? undefined, stdout: child.stdout!, stderr: child.stderr!, exited, kill: () => void child.kill("SIGKILL") };
   }
 
   async close(): Promise<void> {

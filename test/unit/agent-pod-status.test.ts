@@ -105,4 +105,22 @@ describe("agent pod status", () => {
     const down = computePodStatus({ ...p, status: first }, [], [exited("a", 1, T0 + 60_000, { restartCount: 1 })], { ...ctx, now: T0 + 61_000 });
     expect(down.conditions![3]).toMatchObject({ status: "False", lastTransitionTime: iso(T0 + 61_000) });
   });
+
+  it("probes drive ready and started: a running container failing readiness keeps the pod Ready=False", () => {
+    const p = pod({ containers: [{ name: "a", image: "img" }, { name: "b", image: "img" }] });
+    const s = computePodStatus(p, [], [running("a", { probeStarted: true, probeReady: false }), running("b", { probeStarted: false, probeReady: false })], ctx);
+    expect(s.phase).toBe("Running");
+    expect(s.containerStatuses!.map((c) => [c.name, c.started, c.ready])).toEqual([
+      ["a", true, false],
+      ["b", false, false],
+    ]);
+    const message = "containers with unready status: [a b]";
+    expect(s.conditions!.slice(2)).toMatchObject([
+      { type: "ContainersReady", status: "False", reason: "ContainersNotReady", message },
+      { type: "Ready", status: "False", reason: "ContainersNotReady", message },
+    ]);
+    const ready = computePodStatus(p, [], [running("a", { probeStarted: true, probeReady: true }), running("b")], ctx);
+    expect(ready.conditions!.slice(2).map((c) => `${c.type}=${c.status}`)).toEqual(["ContainersReady=True", "Ready=True"]);
+    expect(ready.containerStatuses!.map((c) => c.ready)).toEqual([true, true]);
+  });
 });
