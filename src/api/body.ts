@@ -18,6 +18,12 @@ export async function readBodyBytes(req: Request): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw tooLarge(`the request body of ${declared} bytes exceeds the limit of ${MAX_BODY_BYTES} bytes`);
   if (!req.body) return new Uint8Array();
+  if (req.headers.has("content-length")) {
+    // Declared and within the limit: one native read (a body longer than declared is an error there).
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    if (bytes.length > MAX_BODY_BYTES) throw tooLarge(`the request body exceeds the limit of ${MAX_BODY_BYTES} bytes`);
+    return bytes;
+  }
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

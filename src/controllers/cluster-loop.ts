@@ -29,7 +29,7 @@ export async function reconcileTerminatingNamespaces(env: Env): Promise<{ acted:
         sql`SELECT key, rev, value, resource FROM objects WHERE namespace = ${name} ORDER BY key LIMIT 200`,
       )
     ).map((r) => ({ key: r.key, rev: r.rev, resource: r.resource, object: materialize(r.value, r.rev) }));
-    for (const action of reconcileNamespace({ namespace, contents })) {
+    for (const action of reconcileNamespace({ namespace, contents, now: Date.now() })) {
       if (action.type !== "wait") acted = true;
       try {
         switch (action.type) {

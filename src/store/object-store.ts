@@ -54,6 +54,10 @@ function decodeContinue(s: string): ContinueToken {
   throw badRequest("continue key is not valid: the token is malformed; start the list again without it");
 }
 
+/** Namespaces this isolate saw active, until when (ms); see checkNamespace. */
+const activeNamespaces = new Map<string, number>();
+const ACTIVE_NAMESPACE_TTL_MS = 2000;
+
 const GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 /** A generated name is the prefix cut to 58 characters plus 5 random ones: 63, a DNS label. */
 const MAX_GENERATE_NAME_PREFIX = 58;
@@ -192,14 +196,20 @@ export class ObjectStore {
     throw staleObject(kind, w.name);
   }
 
-  /** Namespace admission: the namespace must exist and not be terminating. */
+  /**
+   * Namespace admission: the namespace must exist and not be terminating. An active namespace
+   * is remembered for a moment (as Kubernetes' admission reads an informer cache): a create
+   * that slips in as a namespace starts terminating is removed by the namespace lifecycle loop.
+   */
   private async checkNamespace(kind: ResourceKind, namespace: string, name: string): Promise<void> {
     if (!kind.namespaced) return;
+    if ((activeNamespaces.get(namespace) ?? 0) > Date.now()) return;
     const row = await getRow(this.db, objectKey("core/namespaces", "", namespace));
     if (!row) throw new ApiError(404, "NotFound", `namespaces "${namespace}" not found`, { name: namespace, kind: "namespaces" });
     const ns = JSON.parse(row.value) as KubeObject;
     if (ns.metadata.deletionTimestamp || (ns.status as { phase?: string } | undefined)?.phase === "Terminating")
       throw forbidden(`${kind.plural} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`);
+    activeNamespaces.set(namespace, Date.now() + ACTIVE_NAMESPACE_TTL_MS);
   }
 
   /** Create: fills uid, timestamps and generation; `obj` is already defaulted and validated. */
@@ -319,7 +329,10 @@ export class ObjectStore {
       if (finalizers.size > 0) m.finalizers = [...finalizers];
       if (kind.generation) m.generation = (m.generation ?? 1) + 1;
       // Namespaces are emptied by the namespace lifecycle loop (cluster hub), then removed.
-      if (isNamespace) next.status = { ...((next.status as object) ?? {}), phase: "Terminating" };
+      if (isNamespace) {
+        next.status = { ...((next.status as object) ?? {}), phase: "Terminating" };
+        activeNamespaces.delete(name);
+      }
       if (opts.dryRun) return { object: next, deleted: false };
       const object = await this.commitOne(kind, this.write(kind, "MODIFIED", next, Number(current.metadata.resourceVersion), current), next);
       if (isNamespace) await this.env.HUB.get(this.env.HUB.idFromName(hubName(""))).namespaceDeleted();

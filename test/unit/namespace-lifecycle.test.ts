@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reconcileNamespace } from "../../src/controllers/namespace-lifecycle.ts";
+import { NAMESPACE_SETTLE_MS, reconcileNamespace } from "../../src/controllers/namespace-lifecycle.ts";
 import type { KubeObject } from "../../src/resources/types.ts";
 
 const ns = (deleting: boolean, phase = "Active"): KubeObject => ({
@@ -29,5 +29,15 @@ describe("reconcileNamespace", () => {
   });
   it("removes the namespace once it is empty", () => {
     expect(reconcileNamespace({ namespace: ns(true, "Terminating"), contents: [] })).toEqual([{ type: "remove-namespace" }]);
+  });
+});
+
+describe("namespace settle time", () => {
+  it("keeps an emptied namespace until NAMESPACE_SETTLE_MS after its deletion, then removes it", () => {
+    const deleted = "2026-01-01T00:00:00Z";
+    const ns = { apiVersion: "v1", kind: "Namespace", metadata: { name: "x", deletionTimestamp: deleted }, status: { phase: "Terminating" } };
+    const t = Date.parse(deleted);
+    expect(reconcileNamespace({ namespace: ns, contents: [], now: t + 1000 })).toEqual([{ type: "wait" }]);
+    expect(reconcileNamespace({ namespace: ns, contents: [], now: t + NAMESPACE_SETTLE_MS })).toEqual([{ type: "remove-namespace" }]);
   });
 });

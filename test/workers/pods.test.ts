@@ -69,12 +69,16 @@ describe("pods", () => {
     expect((await apiJson("GET", "/api/v1/namespaces/pe/pods/p")).status).toBe(404);
   });
 
-  it("answers pods/log with a clear 503 until node agents serve logs", async () => {
+  it("answers pods/log of an unscheduled pod with 400, and of a pod on an unconnected node with 503", async () => {
     await createNamespace("pl");
     await apiJson("POST", "/api/v1/namespaces/pl/pods", pod("p"));
-    const r = await apiJson("GET", "/api/v1/namespaces/pl/pods/p/log");
-    expect(r.status).toBe(503);
-    expect(r.body.message).toContain("not available yet");
+    const unscheduled = await apiJson("GET", "/api/v1/namespaces/pl/pods/p/log");
+    expect(unscheduled.status).toBe(400);
+    expect(unscheduled.body.message).toBe("pod p does not have a host assigned");
+    await apiJson("POST", "/api/v1/namespaces/pl/pods", { ...pod("q"), spec: { ...pod("q").spec, nodeName: "nowhere" } });
+    const offline = await apiJson("GET", "/api/v1/namespaces/pl/pods/q/log");
+    expect(offline.status).toBe(503);
+    expect(offline.body.kind).toBe("Status");
   });
 
   it("deletes a pod bound to an existing node gracefully, and at once with gracePeriodSeconds=0", async () => {
