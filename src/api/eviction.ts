@@ -4,7 +4,7 @@ import { podDisruptionBudgetKind } from "../resources/poddisruptionbudget.ts";
 import { podKind } from "../resources/pod.ts";
 import type { KubeObject } from "../resources/types.ts";
 import type { ObjectStore } from "../store/object-store.ts";
-import { ApiError, tooManyRequests } from "./errors.ts";
+import { ApiError } from "./errors.ts";
 
 /**
  * pods/eviction (policy/v1 Eviction), as kube-apiserver's: a pod that is terminal, not yet
@@ -50,10 +50,8 @@ export async function evictPod(store: ObjectStore, namespace: string, name: stri
       await remove();
       return;
     }
-    const cause = (message: string) => {
-      const e = tooManyRequests(VIOLATION, 10);
-      return new ApiError(e.code, e.reason, e.message, { ...e.details, causes: [{ reason: "DisruptionBudget", message }] });
-    };
+    // As kube-apiserver: no Retry-After (client-go would retry inside one request); kubectl drain retries itself.
+    const cause = (message: string) => new ApiError(429, "TooManyRequests", VIOLATION, { causes: [{ reason: "DisruptionBudget", message }] });
     if ((status.observedGeneration ?? 0) < (pdb.metadata.generation ?? 1))
       throw cause(`The disruption budget ${pdb.metadata.name} is still being processed by the server.`);
     if ((status.disruptionsAllowed ?? 0) <= 0)
