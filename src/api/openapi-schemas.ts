@@ -454,6 +454,16 @@ const KIND_DOCS: Record<string, KindDoc> = {
     description: "Endpoints is a collection of endpoints that implement the actual service.",
     fields: { subsets: objs("Sets of addresses and ports that comprise the service.") },
   },
+  "discovery.k8s.io/v1/EndpointSlice": {
+    description:
+      "EndpointSlice represents a subset of the endpoints that implement a service. For a given service there may be multiple EndpointSlice objects, selected by labels, which must be joined to produce the full set of endpoints.",
+    required: ["addressType", "endpoints"],
+    fields: {
+      addressType: str("The type of address carried by this EndpointSlice: IPv4, IPv6 or FQDN. Immutable."),
+      endpoints: objs("Unique endpoints in this slice ({addresses, conditions {ready, serving, terminating}, hostname, nodeName, targetRef, zone, hints})."),
+      ports: objs("Network ports exposed by each endpoint in this slice ({name, protocol, port, appProtocol})."),
+    },
+  },
   "/v1/Node": {
     description: "Node is a worker in the cluster.",
     fields: {

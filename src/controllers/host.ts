@@ -33,6 +33,9 @@ export const OBSERVED_RESOURCES: Record<string, keyof Observed> = {
   "autoscaling/horizontalpodautoscalers": "horizontalPodAutoscalers",
   "metrics.k8s.io/pods": "podMetrics",
   "policy/poddisruptionbudgets": "podDisruptionBudgets",
+  "core/services": "services",
+  "core/endpoints": "endpoints",
+  "discovery.k8s.io/endpointslices": "endpointSlices",
 };
 
 const MAX_PASSES = 20;

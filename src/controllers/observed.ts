@@ -16,6 +16,9 @@ export function emptyObserved(namespace: string, now: number): Observed {
     horizontalPodAutoscalers: [],
     podMetrics: [],
     podDisruptionBudgets: [],
+    services: [],
+    endpoints: [],
+    endpointSlices: [],
     nodes: [],
   };
 }

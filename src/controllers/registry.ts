@@ -2,6 +2,7 @@ import { reconcile as cronJob } from "./cronjob.ts";
 import { reconcile as daemonSet } from "./daemonset.ts";
 import { reconcile as deployment } from "./deployment.ts";
 import { reconcile as disruption } from "./disruption.ts";
+import { reconcile as endpoints } from "./endpoints.ts";
 import { reconcile as garbageCollector } from "./garbage-collector.ts";
 import { reconcile as horizontalPodAutoscaler } from "./horizontal-pod-autoscaler.ts";
 import { reconcile as job } from "./job.ts";
@@ -22,4 +23,6 @@ export const RECONCILERS: { name: string; reconcile: Reconciler }[] = [
   { name: "garbage-collector", reconcile: garbageCollector },
   // PodDisruptionBudget status from this pass's pods (the eviction subresource reads it).
   { name: "disruption", reconcile: disruption },
+  // Endpoints and EndpointSlices of selector-based Services, from this pass's pods.
+  { name: "endpoints", reconcile: endpoints },
 ];

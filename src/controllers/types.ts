@@ -26,6 +26,10 @@ export interface Observed {
   podMetrics?: KubeObject[];
   /** policy/v1 PodDisruptionBudgets of the namespace. */
   podDisruptionBudgets?: KubeObject[];
+  /** core/v1 Services, Endpoints and discovery.k8s.io/v1 EndpointSlices of the namespace. */
+  services?: KubeObject[];
+  endpoints?: KubeObject[];
+  endpointSlices?: KubeObject[];
   /** Cluster-scoped. */
   nodes: KubeObject[];
 }
@@ -34,6 +38,8 @@ export interface Observed {
 export type Resource =
   | "core/pods"
   | "core/persistentvolumeclaims"
+  | "core/endpoints"
+  | "discovery.k8s.io/endpointslices"
   | "core/events"
   | "apps/replicasets"
   | "apps/deployments"

@@ -5,6 +5,7 @@ import { cronJobKind } from "./cronjob.ts";
 import { daemonSetKind } from "./daemonset.ts";
 import { deploymentKind } from "./deployment.ts";
 import { endpointsKind } from "./endpoints.ts";
+import { endpointSliceKind } from "./endpointslice.ts";
 import { eventKind } from "./event.ts";
 import { eventsV1Kind } from "./events-v1.ts";
 import { hpaKind } from "./horizontalpodautoscaler.ts";
@@ -54,6 +55,7 @@ export const KINDS: ResourceKind[] = [
   cronJobKind,
   ingressKind,
   ingressClassKind,
+  endpointSliceKind,
   leaseKind,
   hpaKind,
   priorityClassKind,
