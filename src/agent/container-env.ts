@@ -19,7 +19,7 @@ export function expand(s: string, vars: Record<string, string>): string {
   });
 }
 
-function fieldRef(pod: Pod, path: string, podIP: string, hostIP: string): string {
+export function fieldRef(pod: Pod, path: string, podIP: string, hostIP: string): string {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (m) return (m[1] === "labels" ? pod.metadata.labels : pod.metadata.annotations)?.[m[2]] ?? "";
   switch (path) {

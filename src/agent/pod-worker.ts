@@ -6,6 +6,7 @@ import { planPod } from "./pod-plan.ts";
 import { ContainerProber } from "./prober.ts";
 import { computePodStatus, rfc3339 } from "./pod-status.ts";
 import { StartError, type PodSandbox, type RunningContainer, type Runtime } from "./runtime.ts";
+import { containerMounts, prepareVolumes, removeVolumes, VolumeError, type Mount, type PreparedVolumes } from "./volumes.ts";
 
 /**
  * One pod on this node, whatever the runtime: makes its sandbox, runs init containers in
@@ -31,6 +32,8 @@ export interface PodWorkerDeps {
 }
 
 const CONFIG_RETRY_MS = 5_000;
+/** How often configMap/secret/downwardAPI volume files are refreshed from their sources. */
+const VOLUME_REFRESH_MS = 60_000;
 /** How long ErrImagePull shows before the container shows ImagePullBackOff. */
 const PULL_ERROR_SHOWN_MS = 1_000;
 
@@ -47,6 +50,12 @@ export class PodWorker {
   /** Probes of the running app containers, by container name. */
   private readonly probers = new Map<string, ContainerProber>();
   private sandbox?: PodSandbox;
+  /** The pod's volumes, once every source exists (volumes.ts). */
+  private volumes?: PreparedVolumes;
+  private volumesAt = 0;
+  private mountError?: string;
+  /** Memory emptyDirs mounted as tmpfs (unmounted when the pod goes). */
+  private readonly tmpfs = new Set<string>();
   private startTime?: string;
   private failure?: { reason?: string; message: string };
   private lastReported?: string;
@@ -105,6 +114,7 @@ export class PodWorker {
     clearTimeout(this.timer);
     this.stopProbers();
     await Promise.all([...this.running.values()].map((rc) => rc.stop(0)));
+    if (this.sandbox?.volumeDir && this.tmpfs.size) await removeVolumes(this.sandbox.volumeDir, this.tmpfs);
   }
 
   kick(): void {
@@ -150,6 +160,7 @@ export class PodWorker {
       this.sandbox = await this.deps.runtime.createSandbox(this.pod);
       this.startTime ??= rfc3339(now);
     }
+    if (!(await this.syncVolumes(now))) return this.report();
     const plan = planPod(this.pod.spec, this.inits, this.apps, now);
     if (plan.initFailed) this.failure = { message: `init container ${plan.initFailed} failed` };
     const specs = new Map<string, ContainerSpec>([...(this.pod.spec.initContainers ?? []), ...this.pod.spec.containers].map((c) => [c.name, c]));
@@ -171,13 +182,45 @@ export class PodWorker {
     await this.report();
   }
 
+  /**
+   * Makes the pod's volumes (and refreshes configMap/secret/downwardAPI files every minute);
+   * false while a source is missing: the pod stays ContainerCreating, with a FailedMount event.
+   */
+  private async syncVolumes(now: number): Promise<boolean> {
+    const dir = this.sandbox?.volumeDir;
+    if (!dir) return true;
+    const volumes = (this.pod.spec as { volumes?: { name: string; emptyDir?: unknown }[] }).volumes ?? [];
+    const refreshing = volumes.some((v) => !v.emptyDir) && this.volumes !== undefined && now - this.volumesAt >= VOLUME_REFRESH_MS;
+    if (this.volumes && !refreshing) return true;
+    try {
+      const prepared = await prepareVolumes(this.pod, dir, { data: this.deps.data, podIP: this.sandbox!.podIP, hostIP: this.deps.hostIP, tmpfs: this.tmpfs });
+      if (!this.volumes) for (const w of prepared.warnings) this.deps.event(this.pod, "Warning", "FailedMount", w);
+      this.volumes = prepared;
+      this.volumesAt = now;
+      this.mountError = undefined;
+    } catch (e) {
+      if (!(e instanceof VolumeError)) throw e;
+      if (refreshing) this.volumesAt = now; // keep the files as they were; try again later
+      else {
+        if (e.message !== this.mountError) this.deps.event(this.pod, "Warning", "FailedMount", e.message);
+        this.mountError = e.message;
+        this.wakeAt(now + CONFIG_RETRY_MS);
+        return false;
+      }
+    }
+    if (volumes.some((v) => !v.emptyDir)) this.wakeAt(this.volumesAt + VOLUME_REFRESH_MS);
+    return true;
+  }
+
   private async start(rec: ContainerRecord, spec: ContainerSpec): Promise<void> {
     const sandbox = this.sandbox!;
     let resolved: Awaited<ReturnType<typeof containerEnv>>;
+    let mounts: Mount[] | undefined;
     try {
       resolved = await containerEnv(this.pod, spec, { podIP: sandbox.podIP, hostIP: this.deps.hostIP, data: this.deps.data });
+      if (this.volumes) mounts = containerMounts(spec, this.volumes.byName);
     } catch (e) {
-      if (!(e instanceof EnvError)) throw e;
+      if (!(e instanceof EnvError || e instanceof VolumeError)) throw e;
       rec.state = { kind: "waiting", reason: "CreateContainerConfigError", message: e.message };
       this.deps.event(this.pod, "Warning", "Failed", `Error: ${e.message}`);
       rec.notBefore = Date.now() + CONFIG_RETRY_MS;
@@ -193,7 +236,7 @@ export class PodWorker {
     try {
       const log = this.deps.logs?.open(this.pod.metadata.uid, spec.name, rec.restartCount);
       try {
-        rc = await this.deps.runtime.startContainer({ pod: this.pod, sandbox, container: spec, env: resolved.env, argv: resolved.argv, restartCount: rec.restartCount, log });
+        rc = await this.deps.runtime.startContainer({ pod: this.pod, sandbox, container: spec, env: resolved.env, argv: resolved.argv, restartCount: rec.restartCount, mounts, log });
       } catch (e) {
         log?.close();
         throw e;
@@ -227,6 +270,7 @@ export class PodWorker {
     rec.state = { kind: "running", startedAt: rc.startedAt };
     this.running.set(rec.name, rc);
     this.deps.event(this.pod, "Normal", "Started", `Started container ${rec.name}`);
+    for (const w of rc.warnings ?? []) this.deps.event(this.pod, "Warning", "FailedMount", `container ${rec.name}: ${w}`);
     if (!rec.init) this.startProber(rec, spec, rc);
     void rc.exited.then((exit) => {
       this.running.delete(rec.name);
@@ -321,6 +365,7 @@ export class PodWorker {
       this.deps.event(this.pod, "Normal", "Killing", `Stopping container${this.running.size > 1 ? "s" : ""} ${[...this.running.keys()].join(", ")}`);
       await Promise.all([...this.running.values()].map((rc) => rc.stop(grace)));
     }
+    if (this.sandbox?.volumeDir) await removeVolumes(this.sandbox.volumeDir, this.tmpfs);
     if (this.sandbox) await this.deps.runtime.removeSandbox(this.pod);
     this.deps.logs?.removePod(m.uid);
     this.sandbox = undefined;

@@ -1,4 +1,5 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
 import type { ContainerSpec, Pod } from "./container-record.ts";
 import { containerName, entrypointArgs, nodeTag, pullPolicy, runFlags } from "./runtime-plan.ts";
 import type { RuntimeInfo } from "./node-status.ts";
@@ -70,7 +71,7 @@ export class PodmanRuntime implements Runtime {
   private readonly tag: string;
 
   constructor(
-    private readonly o: { nodeName: string; hostIP: string; version: string; network?: PodNetwork; warnings: string[] },
+    private readonly o: { nodeName: string; hostIP: string; version: string; network?: PodNetwork; warnings: string[]; dataDir?: string },
   ) {
     this.tag = nodeTag(o.nodeName);
   }
@@ -88,10 +89,11 @@ export class PodmanRuntime implements Runtime {
   }
 
   async createSandbox(pod: Pod): Promise<PodSandbox> {
-    if (pod.spec.hostNetwork || !this.o.network) return { podIP: this.o.hostIP };
+    const volumeDir = this.o.dataDir ? join(this.o.dataDir, "podman-volumes", pod.metadata.uid) : undefined;
+    if (pod.spec.hostNetwork || !this.o.network) return { podIP: this.o.hostIP, volumeDir };
     const net = await this.o.network.setup(pod.metadata.uid);
     this.netns.set(pod.metadata.uid, net.netnsPath);
-    return { podIP: net.ip };
+    return { podIP: net.ip, volumeDir };
   }
 
   async removeSandbox(pod: Pod): Promise<void> {
@@ -132,6 +134,7 @@ export class PodmanRuntime implements Runtime {
       ...(netns ? ["--hostname", pod.metadata.name] : []),
       "--log-opt", "max-size=10mb",
       ...(c.workingDir ? ["--workdir", c.workingDir] : []),
+      ...(req.mounts ?? []).flatMap((m) => ["-v", `${m.hostPath}:${m.containerPath}${m.readOnly ? ":ro" : ""}`]),
       ...Object.entries({ HOSTNAME: pod.metadata.name, ...req.env }).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
       ...runFlags(pod, c),
       ...(entrypoint ? ["--entrypoint", entrypoint] : []),

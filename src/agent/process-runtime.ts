@@ -6,6 +6,7 @@ import { constants as osConstants } from "node:os";
 import type { Pod } from "./container-record.ts";
 import type { RuntimeInfo } from "./node-status.ts";
 import type { PodNetwork } from "./pod-network.ts";
+import type { Mount } from "./volumes.ts";
 import { rfc3339 } from "./pod-status.ts";
 import {
   StartError,
@@ -109,10 +110,11 @@ export class ProcessRuntime implements Runtime {
 
   async createSandbox(pod: Pod): Promise<PodSandbox> {
     mkdirSync(this.podDir(pod), { recursive: true });
-    if (pod.spec.hostNetwork || !this.opts.network) return { podIP: this.opts.hostIP };
+    const volumeDir = join(this.podDir(pod), "volumes");
+    if (pod.spec.hostNetwork || !this.opts.network) return { podIP: this.opts.hostIP, volumeDir };
     const net = await this.opts.network.setup(pod.metadata.uid);
     this.netns.set(pod.metadata.uid, net.netnsPath);
-    return { podIP: net.ip };
+    return { podIP: net.ip, volumeDir };
   }
 
   async removeSandbox(pod: Pod): Promise<void> {
@@ -140,8 +142,9 @@ export class ProcessRuntime implements Runtime {
     mkdirSync(logDir, { recursive: true });
     const cwd = container.workingDir && existsSync(container.workingDir) ? container.workingDir : podDir;
     const argv = [exe, ...req.argv.slice(1)];
+    const { script: mounts, warnings } = bindMounts(req.mounts ?? [], !!this.isolation);
     const isolated = this.isolation
-      ? ["unshare", ...this.isolation.flags, "--", "/bin/sh", "-c", 'hostname "$0" 2>/dev/null; exec "$@"', pod.metadata.name, ...argv]
+      ? ["unshare", ...this.isolation.flags, "--", "/bin/sh", "-c", `hostname "$0" 2>/dev/null; ${mounts}exec "$@"`, pod.metadata.name, ...argv]
       : argv;
     // The pod's network namespace: nsenter joins it before unshare makes the others.
     const netns = this.netns.get(pod.metadata.uid);
@@ -185,7 +188,7 @@ export class ProcessRuntime implements Runtime {
       if (this.containers.get(key)?.child === child) this.containers.delete(key);
     });
     const stop = (graceSeconds: number) => this.stopChild(child, exited, graceSeconds);
-    return { containerID: `process://${id}`, imageID: "", startedAt, exited, stop };
+    return { containerID: `process://${id}`, imageID: "", startedAt, exited, stop, ...(warnings.length ? { warnings } : {}) };
   }
 
   /** SIGTERM to the container's main process (inside the namespace), SIGKILL to all of it after the grace period. */
@@ -253,6 +256,34 @@ export class ProcessRuntime implements Runtime {
     await Promise.all([...this.running].map(([c, exited]) => this.stopChild(c, exited, 0)));
     await this.opts.network?.close();
   }
+}
+
+const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Shell commands that bind-mount a container's volumes in its own mount namespace (private
+ * propagation: the host does not see them). Only over paths that exist on this machine: the
+ * process runtime has no root filesystem of its own to create mount points in.
+ */
+export function bindMounts(mounts: Mount[], isolated: boolean): { script: string; warnings: string[] } {
+  const warnings: string[] = [];
+  let script = "";
+  for (const m of mounts) {
+    if (!isolated) {
+      warnings.push(`volume at ${m.containerPath} is not mounted: no mount namespace here (its files are at ${m.hostPath})`);
+      continue;
+    }
+    if (!existsSync(m.containerPath)) {
+      warnings.push(
+        `volume at ${m.containerPath} is not mounted: the path does not exist on this node and the process runtime mounts volumes only over existing paths (its files are at ${m.hostPath})`,
+      );
+      continue;
+    }
+    const t = sq(m.containerPath);
+    const ro = m.readOnly ? ` && mount -o remount,bind,ro ${t}` : "";
+    script += `{ mount --bind ${sq(m.hostPath)} ${t}${ro}; } || echo "edgeplane: could not mount a volume at "${t} >&2; `;
+  }
+  return { script, warnings };
 }
 
 /** The first child of unshare --fork: the container's PID 1, as the host sees it. */

@@ -35,7 +35,8 @@ export async function selectRuntime(
       hostIP: opts.hostIP,
       version: podmanVersion().version ?? "unknown",
       network,
-      warnings: [...(warning ? [warning] : []), "images are never pulled (no registry is reachable): only local images run", "volumes, probes and hostPort are not supported yet"],
+      dataDir: opts.dataDir,
+      warnings: [...(warning ? [warning] : []), "images are never pulled (no registry is reachable): only local images run", "hostPort is not supported yet"],
     });
     const removed = await runtime.cleanup();
     return { runtime, note: `runtime podman ${podmanVersion().version}; ${netNote}${removed ? `; removed ${removed} container(s) left by an earlier run` : ""}` };

@@ -2,6 +2,7 @@ import type { Readable, Writable } from "node:stream";
 import type { LogSink } from "./container-logs.ts";
 import type { ContainerSpec, Pod } from "./container-record.ts";
 import type { RuntimeInfo } from "./node-status.ts";
+import type { Mount } from "./volumes.ts";
 
 /** The interface every container runtime of the agent implements (process, hollow, podman). */
 
@@ -23,11 +24,15 @@ export interface RunningContainer {
   exited: Promise<ContainerExit>;
   /** SIGTERM, then SIGKILL after `graceSeconds`; resolves when it has ended. */
   stop(graceSeconds: number): Promise<void>;
+  /** What the runtime could not do as asked (e.g. a volume it could not mount): Warning events. */
+  warnings?: string[];
 }
 
 /** A pod's shared environment (network namespace, directories): made before its containers. */
 export interface PodSandbox {
   podIP: string;
+  /** Where the pod's volumes are made (none: this runtime has no volumes, e.g. hollow). */
+  volumeDir?: string;
 }
 
 /** Why a container could not start; becomes the container's waiting/terminated reason. */
@@ -51,6 +56,8 @@ export interface StartRequest {
   /** command and args with $(VAR) references expanded. */
   argv: string[] | undefined;
   restartCount: number;
+  /** The pod's volumes this container mounts (volumes.ts). */
+  mounts?: Mount[];
   /** Where the container's stdout/stderr go (the agent's rotating log files); none: the runtime's own. */
   log?: LogSink;
 }

@@ -1,0 +1,218 @@
+import { execFile } from "node:child_process";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
+import { fieldRef, type DataSource } from "./container-env.ts";
+import type { ContainerSpec, Pod } from "./container-record.ts";
+
+/**
+ * Pod volumes on the node: emptyDir (a per-pod directory; medium Memory is a tmpfs where this
+ * agent may mount one, else a directory and a warning), configMap and secret (one file per key,
+ * or the `items` chosen, with defaultMode/mode), downwardAPI (labels, annotations, name,
+ * namespace, uid, ...). A configMap/secret that does not exist (and is not optional) is a
+ * VolumeError: the pod waits in ContainerCreating and the worker retries until it appears.
+ * The files are made under the pod's volume directory; runtimes mount them at each
+ * container's mountPath (podman -v; the process runtime bind-mounts in its mount namespace).
+ */
+
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+export interface VolumeSpec {
+  name: string;
+  emptyDir?: { medium?: string; sizeLimit?: string };
+  configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  secret?: { secretName: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  downwardAPI?: {
+    items?: { path: string; fieldRef?: { fieldPath: string }; resourceFieldRef?: { containerName?: string; resource: string }; mode?: number }[];
+    defaultMode?: number;
+  };
+  [other: string]: unknown;
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+}
+
+/** A host path mounted into a container. */
+export interface Mount {
+  hostPath: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+
+export class VolumeError extends Error {}
+
+export interface VolumeFile {
+  path: string;
+  data: string;
+  mode: number;
+}
+
+const SUPPORTED = ["emptyDir", "configMap", "secret", "downwardAPI"];
+
+/** Which kind of volume this is (the first source field set). */
+export function volumeKind(v: VolumeSpec): string {
+  return Object.keys(v).find((k) => k !== "name" && v[k] !== undefined && v[k] !== null) ?? "emptyDir";
+}
+
+/** A relative path that stays inside the volume (no absolute paths, no `..`). */
+function safeRelative(p: string, volume: string): string {
+  const n = normalize(p);
+  if (!p || p.startsWith("/") || n.startsWith("..") || n.split("/").includes(".."))
+    throw new VolumeError(`volume "${volume}": invalid path "${p}" (must be relative, without "..")`);
+  return n;
+}
+
+/** The files of a configMap/secret volume from the object's data (pure); undefined data: the object does not exist. */
+export function keyFiles(
+  v: VolumeSpec,
+  what: "configmap" | "secret",
+  objName: string,
+  data: Record<string, string> | undefined,
+  items: KeyToPath[] | undefined,
+  defaultMode: number | undefined,
+  optional: boolean | undefined,
+): VolumeFile[] {
+  const mode = defaultMode ?? 0o644;
+  if (!data) {
+    if (optional) return [];
+    throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : ${what} "${objName}" not found`);
+  }
+  if (!items?.length) return Object.keys(data).sort().map((k) => ({ path: safeRelative(k, v.name), data: data[k], mode }));
+  const out: VolumeFile[] = [];
+  for (const it of items) {
+    if (!Object.hasOwn(data, it.key)) {
+      if (optional) continue;
+      throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : configmap references non-existent config key: ${it.key}`.replace("configmap", what));
+    }
+    out.push({ path: safeRelative(it.path, v.name), data: data[it.key], mode: it.mode ?? mode });
+  }
+  return out;
+}
+
+const formatMap = (m: Record<string, string> | undefined) =>
+  Object.keys(m ?? {})
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(m![k])}`)
+    .join("\n");
+
+/** The files of a downwardAPI volume (pure). */
+export function downwardFiles(pod: Pod, v: VolumeSpec, ctx: { podIP: string; hostIP: string }): VolumeFile[] {
+  const d = v.downwardAPI ?? {};
+  const mode = d.defaultMode ?? 0o644;
+  return (d.items ?? []).map((it) => {
+    let data: string;
+    if (it.fieldRef) {
+      const f = it.fieldRef.fieldPath;
+      if (f === "metadata.labels") data = formatMap(pod.metadata.labels);
+      else if (f === "metadata.annotations") data = formatMap(pod.metadata.annotations);
+      else {
+        try {
+          data = fieldRef(pod, f, ctx.podIP, ctx.hostIP);
+        } catch (e) {
+          throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : ${(e as Error).message}`);
+        }
+      }
+    } else if (it.resourceFieldRef) {
+      const r = it.resourceFieldRef;
+      const c = pod.spec.containers.find((x) => x.name === r.containerName) ?? pod.spec.containers[0];
+      const [kind, res] = r.resource.split(".");
+      data = c?.resources?.[kind as "limits" | "requests"]?.[res] ?? "0";
+    } else data = "";
+    return { path: safeRelative(it.path, v.name), data, mode: it.mode ?? mode };
+  });
+}
+
+/** A container's mounts from its volumeMounts and the pod's prepared volume directories (pure). */
+export function containerMounts(c: ContainerSpec & { volumeMounts?: VolumeMount[] }, volumes: Map<string, { dir: string; readOnly: boolean }>): Mount[] {
+  return (c.volumeMounts ?? []).map((m) => {
+    const v = volumes.get(m.name);
+    if (!v) throw new VolumeError(`volume "${m.name}" of container "${c.name}" is not a volume of the pod (or is not supported on this node)`);
+    const hostPath = m.subPath ? join(v.dir, safeRelative(m.subPath, m.name)) : v.dir;
+    return { hostPath, containerPath: m.mountPath, readOnly: v.readOnly || !!m.readOnly };
+  });
+}
+
+function run(cmd: string, args: string[]): Promise<string | undefined> {
+  return new Promise((resolve) => execFile(cmd, args, { timeout: 10_000 }, (err, _o, stderr) => resolve(err ? (stderr || err.message).trim() : undefined)));
+}
+
+export interface PreparedVolumes {
+  byName: Map<string, { dir: string; readOnly: boolean }>;
+  /** What could not be done as asked (events, e.g. a Memory emptyDir that is a plain directory). */
+  warnings: string[];
+}
+
+/**
+ * Makes the pod's volumes under `root` (idempotent: files are rewritten, so a changed
+ * ConfigMap/Secret shows up on the next call). Throws VolumeError when a source is missing.
+ */
+export async function prepareVolumes(pod: Pod, root: string, ctx: { data: DataSource; podIP: string; hostIP: string; tmpfs: Set<string> }): Promise<PreparedVolumes> {
+  const byName = new Map<string, { dir: string; readOnly: boolean }>();
+  const warnings: string[] = [];
+  const volumes = ((pod.spec as { volumes?: VolumeSpec[] }).volumes ?? []) as VolumeSpec[];
+  const ns = pod.metadata.namespace;
+  // Read every source first: nothing is written while one is missing.
+  const files = new Map<string, VolumeFile[]>();
+  for (const v of volumes) {
+    const kind = volumeKind(v);
+    if (kind === "configMap") {
+      const s = v.configMap!;
+      files.set(v.name, keyFiles(v, "configmap", s.name, await ctx.data("configmap", ns, s.name), s.items, s.defaultMode, s.optional));
+    } else if (kind === "secret") {
+      const s = v.secret!;
+      files.set(v.name, keyFiles(v, "secret", s.secretName, await ctx.data("secret", ns, s.secretName), s.items, s.defaultMode, s.optional));
+    } else if (kind === "downwardAPI") files.set(v.name, downwardFiles(pod, v, ctx));
+  }
+  for (const v of volumes) {
+    const kind = volumeKind(v);
+    if (!SUPPORTED.includes(kind)) {
+      warnings.push(`volume "${v.name}": ${kind} volumes are not supported on this node; containers mounting it cannot start`);
+      continue;
+    }
+    const dir = join(root, kind, v.name);
+    if (kind === "emptyDir") {
+      mkdirSync(dir, { recursive: true });
+      chmodSync(dir, 0o777);
+      if (v.emptyDir?.medium === "Memory" && !ctx.tmpfs.has(dir)) {
+        const size = v.emptyDir.sizeLimit ? `,size=${v.emptyDir.sizeLimit.replace(/i$/, "")}` : "";
+        const err = process.getuid?.() === 0 ? await run("mount", ["-t", "tmpfs", "-o", `mode=0777${size}`, "tmpfs", dir]) : "mounting a tmpfs needs root";
+        if (err === undefined) ctx.tmpfs.add(dir);
+        else warnings.push(`volume "${v.name}": emptyDir medium Memory is a plain directory on this node (${err})`);
+      }
+      byName.set(v.name, { dir, readOnly: false });
+      continue;
+    }
+    mkdirSync(dir, { recursive: true });
+    for (const f of files.get(v.name) ?? []) {
+      const path = join(dir, f.path);
+      mkdirSync(dirname(path), { recursive: true });
+      let same = false;
+      try {
+        same = readFileSync(path, "utf8") === f.data;
+      } catch {
+        /* new */
+      }
+      if (!same) writeFileSync(path, f.data);
+      chmodSync(path, f.mode & 0o777);
+    }
+    byName.set(v.name, { dir, readOnly: true });
+  }
+  return { byName, warnings };
+}
+
+/** Unmounts the pod's tmpfs volumes and removes its volume directory. */
+export async function removeVolumes(root: string, tmpfs: Set<string>): Promise<void> {
+  for (const dir of [...tmpfs]) {
+    if (!dir.startsWith(root)) continue;
+    await run("umount", [dir]);
+    tmpfs.delete(dir);
+  }
+  rmSync(root, { recursive: true, force: true });
+}
