@@ -31,6 +31,8 @@ export interface AgentOptions {
   statusReportMs?: number;
   statusUpdateMs?: number;
   leaseDurationSeconds?: number;
+  /** How often usage is reported as metrics.k8s.io objects (default 15 s; 0: never). */
+  metricsMs?: number;
   log?: (line: string) => void;
 }
 
@@ -101,6 +103,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         leaseDurationSeconds: o.leaseDurationSeconds,
         tunnel: !hollow,
         logs,
+        metricsMs: o.metricsMs,
       }),
     );
   }

@@ -9,6 +9,9 @@ import { PodWorker } from "./pod-worker.ts";
 import type { Runtime } from "./runtime.ts";
 import { streamHandler } from "./stream-server.ts";
 import { TunnelClient } from "./tunnel-client.ts";
+import type { PodRef } from "./metrics.ts";
+import { MetricsReporter } from "./metrics-reporter.ts";
+import { readNodeUsage } from "./proc-stats.ts";
 
 /**
  * One node: registers its Node, renews its Lease in kube-node-lease (which never rewrites
@@ -34,6 +37,8 @@ export interface NodeAgentOptions {
   tunnel?: boolean;
   /** Where container logs are kept (runtimes that write them there). */
   logs?: ContainerLogStore;
+  /** How often NodeMetrics/PodMetrics are reported (runtimes that measure usage); 0: never. */
+  metricsMs?: number;
 }
 
 const NODE_LEASE_NS = "kube-node-lease";
@@ -57,10 +62,17 @@ export class NodeAgent {
   readonly counters = { statusPosts: 0, leaseRenewals: 0 };
   /** The node's tunnel to the control plane, when it keeps one. */
   readonly tunnel?: TunnelClient;
+  /** Usage reports (metrics.k8s.io), when the runtime measures containers. */
+  readonly metrics?: MetricsReporter;
+  /** The pods this node runs, by uid (what metrics are named after). */
+  private readonly podRefs = new Map<string, PodRef>();
 
   constructor(private readonly o: NodeAgentOptions) {
     if (o.tunnel)
       this.tunnel = new TunnelClient({ api: o.api.config, node: o.name, log: o.log, handler: streamHandler({ logs: o.logs, runtime: o.runtime, log: o.log }) });
+    const stats = o.runtime.stats?.bind(o.runtime);
+    if (stats && o.metricsMs !== 0)
+      this.metrics = new MetricsReporter(o.api, o.name, { containers: stats, node: readNodeUsage }, (uid) => this.podRefs.get(uid));
     this.data = async (kind, namespace, name) => {
       try {
         const obj = await o.api.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/${kind}s/${name}`);
@@ -116,6 +128,8 @@ export class NodeAgent {
     const renewMs = (durationS * 1000) / 4; // the kubelet renews every 25% of the duration (10 s)
     this.loops.push(this.every(renewMs, () => this.renewLease(durationS)));
     this.loops.push(this.every(this.o.statusUpdateMs ?? 10_000, () => this.syncStatus()));
+    // metrics-server's default resolution: 15 s.
+    if (this.metrics) this.loops.push(this.every(this.o.metricsMs ?? 15_000, () => this.metrics!.report()));
     this.tunnel?.start();
   }
 
@@ -199,10 +213,12 @@ export class NodeAgent {
 
   upsert(pod: Pod): void {
     if (pod.spec?.nodeName !== this.o.name) return;
+    this.podRefs.set(pod.metadata.uid, { namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid });
     this.workerFor(pod).update(pod);
   }
 
   remove(pod: Pod): void {
+    this.podRefs.delete(pod.metadata.uid);
     this.workers.get(pod.metadata.uid)?.removed();
   }
 
@@ -210,6 +226,7 @@ export class NodeAgent {
   replace(pods: Pod[]): void {
     const uids = new Set(pods.map((p) => p.metadata.uid));
     for (const [uid, w] of this.workers) if (!uids.has(uid)) w.removed();
+    for (const uid of this.podRefs.keys()) if (!uids.has(uid)) this.podRefs.delete(uid);
     for (const p of pods) this.upsert(p);
   }
 

@@ -8,9 +8,11 @@ import type { RuntimeInfo } from "./node-status.ts";
 import type { PodNetwork } from "./pod-network.ts";
 import type { Mount } from "./volumes.ts";
 import { rfc3339 } from "./pod-status.ts";
+import { groupUsage, readProcesses } from "./proc-stats.ts";
 import {
   StartError,
   type ContainerExit,
+  type ContainerStats,
   type ExecOptions,
   type ExecProcess,
   type PodSandbox,
@@ -250,6 +252,18 @@ export class ProcessRuntime implements Runtime {
         }
       },
     };
+  }
+
+  /** Each container is one process group (spawned detached): its processes' CPU and memory. */
+  async stats(): Promise<ContainerStats[]> {
+    const processes = readProcesses();
+    const out: ContainerStats[] = [];
+    for (const [key, c] of this.containers) {
+      if (c.child.pid === undefined) continue;
+      const slash = key.indexOf("/");
+      out.push({ podUid: key.slice(0, slash), container: key.slice(slash + 1), ...groupUsage(processes, c.child.pid) });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,14 @@ export interface RunningContainer {
   warnings?: string[];
 }
 
+/** What a running container has used: cumulative CPU seconds and memory now (for metrics). */
+export interface ContainerStats {
+  podUid: string;
+  container: string;
+  cpuSeconds: number;
+  memoryBytes: number;
+}
+
 /** A pod's shared environment (network namespace, directories): made before its containers. */
 export interface PodSandbox {
   podIP: string;
@@ -91,6 +99,8 @@ export interface Runtime {
   removeSandbox(pod: Pod): Promise<void>;
   /** Runs a command in a running container; throws StartError when it cannot (no such running container). */
   exec?(o: ExecOptions): Promise<ExecProcess>;
+  /** Usage of every running container (absent: this runtime does not measure; no PodMetrics). */
+  stats?(): Promise<ContainerStats[]>;
   /** Stops everything still running (agent shutdown). */
   close(): Promise<void>;
 }

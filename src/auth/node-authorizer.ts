@@ -122,7 +122,11 @@ type Decision = RequestHooks | undefined;
 const allow = (hooks: RequestHooks = {}): Decision => hooks;
 
 /** The pure part: what a node may do without looking at stored objects ("lookup": needs a check of the object). */
-export function nodeRule(node: string, a: Attributes, fieldSelector: string | null): "allow" | "own-name-on-create" | "own-pod" | "used-by-pod" | "no-opinion" {
+export function nodeRule(
+  node: string,
+  a: Attributes,
+  fieldSelector: string | null,
+): "allow" | "own-name-on-create" | "own-pod" | "own-or-gone-pod" | "own-pod-on-create" | "used-by-pod" | "no-opinion" {
   if (!a.resourceRequest) {
     const p = a.path ?? "";
     const discovery = p === "/api" || p.startsWith("/api/") || p === "/apis" || p.startsWith("/apis/") || p.startsWith("/openapi/") || p === "/version";
@@ -149,6 +153,18 @@ export function nodeRule(node: string, a: Attributes, fieldSelector: string | nu
   if (group === "coordination.k8s.io" && res === "leases" && a.namespace === NODE_LEASE_NS && !sub) {
     if (a.verb === "create" && !a.name) return "own-name-on-create";
     if (a.name === node && ["get", "update", "patch", "delete"].includes(a.verb)) return "allow";
+    return "no-opinion";
+  }
+  // Usage reports (metrics.k8s.io): its own NodeMetrics, and PodMetrics named after its pods.
+  if (group === "metrics.k8s.io" && res === "nodes" && !sub) {
+    if (a.verb === "create" && !a.name) return "own-name-on-create";
+    if (a.name === node && ["get", "update", "patch"].includes(a.verb)) return "allow";
+    return "no-opinion";
+  }
+  if (group === "metrics.k8s.io" && res === "pods" && !sub && a.namespace) {
+    if (a.verb === "create" && !a.name) return "own-pod-on-create";
+    if (a.name && ["get", "update", "patch"].includes(a.verb)) return "own-pod";
+    if (a.name && a.verb === "delete") return "own-or-gone-pod";
     return "no-opinion";
   }
   if ((group === "" || group === "events.k8s.io") && res === "events" && ["create", "update", "patch"].includes(a.verb)) return "allow";
@@ -182,6 +198,18 @@ export async function authorizeNodeRequest(env: Env, user: UserInfo, a: Attribut
       const pod = await store.tryGet(podKind, a.namespace!, a.name!);
       return (pod?.spec as { nodeName?: string } | undefined)?.nodeName === node ? allow() : undefined;
     }
+    case "own-or-gone-pod": {
+      // Metrics of a pod that is gone may be removed by any node (its own node reported them).
+      const pod = await store.tryGet(podKind, a.namespace!, a.name!);
+      return !pod || (pod.spec as { nodeName?: string } | undefined)?.nodeName === node ? allow() : undefined;
+    }
+    case "own-pod-on-create":
+      return allow({
+        admit: async (obj) => {
+          const pod = await store.tryGet(podKind, a.namespace!, obj.metadata.name ?? "");
+          if ((pod?.spec as { nodeName?: string } | undefined)?.nodeName !== node) throw forbiddenFor(user, { ...a, name: obj.metadata.name });
+        },
+      });
     case "used-by-pod": {
       const pods = await store.list(podKind, a.namespace!);
       const kind = a.resource === "configmaps" ? "configmaps" : "secrets";
