@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
@@ -13,7 +13,8 @@ import { kubectl, startCluster } from "./cluster.ts";
  * The podman runtime against the real local control plane: `kubectl run web
  * --image=localhost/busybox:latest -- httpd -f -p 8080` goes Running with its own pod IP, the
  * host fetches its page from that IP, a missing image goes ErrImagePull -> ImagePullBackOff,
- * exit codes and restarts are reported, and deleting the pod removes its container and its
+ * exit codes and restarts are reported, volumes are mounted and probes drive readiness and
+ * restarts, and deleting the pod removes its container and its
  * network namespace. Podman is installed by scripts/setup-podman.sh in `before` (about half a
  * minute on a clean machine); if that fails, the suite fails.
  */
@@ -60,6 +61,7 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
 
 const containersOf = (uid: string) =>
   execFileSync("podman", ["ps", "-a", "-q", "--filter", `label=edgeplane.dev/pod-uid=${uid}`]).toString().trim().split("\n").filter(Boolean);
+const spawnCode = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: "ignore" }).status;
 const netnsList = () => execFileSync("ip", ["netns", "list"]).toString();
 
 describe("node agent: podman runtime", () => {
@@ -204,6 +206,56 @@ describe("node agent: podman runtime", () => {
     const events = await kubectl(cluster, ["get", "events", "--field-selector", "involvedObject.name=ghost", "-o", "json"]);
     assert.ok(JSON.parse(events.stdout).items.some((e: Json) => e.reason === "Failed" && /not present on node/.test(e.message)), events.stdout);
     await kubectl(cluster, ["delete", "pod", "ghost", "--grace-period=0", "--force"]);
+  });
+
+  it("mounts configMap/secret/emptyDir volumes (podman -v); httpGet readiness and exec liveness probes", async () => {
+    const manifest = (obj: Json) => kubectl(cluster, ["apply", "--validate=false", "-f", "-"], { input: JSON.stringify(obj) });
+    assert.equal((await manifest({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "site" }, data: { "index.html": "from a configmap\n" } })).code, 0);
+    assert.equal((await manifest({ apiVersion: "v1", kind: "Secret", metadata: { name: "tok" }, stringData: { token: "s3cret" } })).code, 0);
+    const r = await manifest({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "site" },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        volumes: [
+          { name: "www", configMap: { name: "site" } },
+          { name: "tok", secret: { secretName: "tok", defaultMode: 0o400 } },
+          { name: "scratch", emptyDir: {} },
+        ],
+        containers: [
+          {
+            name: "web",
+            image: "localhost/busybox:latest",
+            command: ["sh", "-c", 'cp /run/tok/token /scratch/copy && exec httpd -f -p 8080 -h /www'],
+            ports: [{ name: "http", containerPort: 8080 }],
+            volumeMounts: [
+              { name: "www", mountPath: "/www" },
+              { name: "tok", mountPath: "/run/tok" },
+              { name: "scratch", mountPath: "/scratch" },
+            ],
+            readinessProbe: { httpGet: { path: "/index.html", port: "http" }, periodSeconds: 1 },
+            livenessProbe: { exec: { command: ["test", "-f", "/scratch/copy"] }, periodSeconds: 1, failureThreshold: 1 },
+          },
+        ],
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const p = await waitFor(cluster, ["pod", "site"], (o) => (o?.status?.conditions ?? []).some((c: Json) => c.type === "Ready" && c.status === "True"), "site Ready");
+    assert.equal(p.status.containerStatuses[0].ready, true);
+    const page = await httpGet(`http://${p.status.podIP}:8080/index.html`);
+    assert.deepEqual(page, { status: 200, body: "from a configmap\n" });
+    const id = containersOf(p.metadata.uid)[0];
+    assert.equal(execFileSync("podman", ["exec", id, "stat", "-c", "%a", "/run/tok/token"]).toString().trim(), "400");
+    // the configMap volume is read-only in the container
+    assert.notEqual(spawnCode("podman", ["exec", id, "touch", "/www/x"]), 0);
+    // the liveness probe fails once its file is gone: the container is killed and restarted
+    execFileSync("podman", ["exec", id, "rm", "/scratch/copy"]);
+    const restarted = await waitFor(cluster, ["pod", "site"], (o) => (o?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, "site restarted");
+    assert.ok(restarted.status.containerStatuses[0].lastState.terminated, JSON.stringify(restarted.status.containerStatuses[0]));
+    const events = JSON.parse((await kubectl(cluster, ["get", "events", "--field-selector", "involvedObject.name=site", "-o", "json"])).stdout).items as Json[];
+    assert.ok(events.some((e) => e.reason === "Killing" && e.message === "Container web failed liveness probe, will be restarted"));
+    await kubectl(cluster, ["delete", "pod", "site", "--grace-period=0", "--force"]);
   });
 
   it("stopping the agent removes its containers, namespaces and bridge", async () => {
