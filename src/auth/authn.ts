@@ -38,13 +38,27 @@ export async function authenticate(env: Env, authorization: string | null, now =
   const hash = await sha256Hex(m[1]);
   if (env.ADMIN_TOKEN_SHA256 && sameDigest(hash, env.ADMIN_TOKEN_SHA256.toLowerCase()))
     return { username: ADMIN_USERNAME, uid: ADMIN_USERNAME, groups: [SUPERUSER_GROUP, AUTHENTICATED_GROUP] };
+  const cached = knownTokens.get(hash);
+  if (cached && cached.until > now) return cached.user;
   const rows = await openDb(env.DB).all<{ user: string; uid: string | null; groups: string; expires_at: number | null; revoked_at: number | null }>(
     sql`SELECT user, uid, groups, expires_at, revoked_at FROM tokens WHERE hash = ${hash}`,
   );
   const row = rows[0];
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) return undefined;
-  return { username: row.user, uid: row.uid ?? row.user, groups: withAuthenticated(JSON.parse(row.groups) as string[]) };
+  const user = { username: row.user, uid: row.uid ?? row.user, groups: withAuthenticated(JSON.parse(row.groups) as string[]) };
+  if (knownTokens.size >= MAX_KNOWN_TOKENS) knownTokens.clear();
+  knownTokens.set(hash, { user, until: Math.min(now + TOKEN_CACHE_MS, row.expires_at ?? Infinity) });
+  return user;
 }
+
+/**
+ * Valid tokens this isolate looked up, by digest, for a few seconds (as Kubernetes caches
+ * token reviews): a busy client costs no D1 read per request. A revocation takes effect
+ * here at once and in other isolates within TOKEN_CACHE_MS.
+ */
+const knownTokens = new Map<string, { user: UserInfo; until: number }>();
+const TOKEN_CACHE_MS = 10_000;
+const MAX_KNOWN_TOKENS = 10_000;
 
 /** A new random bearer token (256 bits, base64url). */
 export function newToken(): string {
@@ -75,6 +89,7 @@ export async function issueToken(
 /** Revokes every live token of a tenant; returns how many. */
 export async function revokeTenantTokens(env: Env, tenant: string, now = Date.now()): Promise<number> {
   const r = await openDb(env.DB).run(sql`UPDATE tokens SET revoked_at = ${now} WHERE tenant = ${tenant} AND revoked_at IS NULL`);
+  knownTokens.clear();
   return r.meta.changes ?? 0;
 }
 
