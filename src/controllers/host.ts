@@ -23,6 +23,7 @@ import { readObserved, type ObservedCache } from "./observed-cache.ts";
 /** Storage resources the reconcilers look at; a commit touching one wakes the host. */
 export const OBSERVED_RESOURCES: Record<string, keyof Observed> = {
   "core/pods": "pods",
+  "core/resourcequotas": "resourceQuotas",
   "apps/replicasets": "replicaSets",
   "apps/deployments": "deployments",
   "apps/statefulsets": "statefulSets",
@@ -137,6 +138,8 @@ export class ControllerHost {
     commit: Committer,
     private readonly reconcilers = RECONCILERS,
     private readonly cache?: ObservedCache,
+    /** status.hard/used of the namespace's quotas, from the hub's quota ledger (see resource-quota.ts). */
+    private readonly quotaStatus?: () => Promise<Observed["quotaStatus"]>,
   ) {
     this.store = new ObjectStore(env, { hub, commit, usage: this.usage });
   }
@@ -152,6 +155,7 @@ export class ControllerHost {
       passes++;
       passStart = { ...this.usage };
       const observed = await observe(this.env, this.namespace, clock(), this.usage, this.cache);
+      if (this.quotaStatus && (observed.resourceQuotas?.length ?? 0) > 0) observed.quotaStatus = await this.quotaStatus();
       requeue = undefined;
       let changed = 0;
       for (const reconciler of this.reconcilers) {

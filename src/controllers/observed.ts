@@ -6,6 +6,7 @@ export function emptyObserved(namespace: string, now: number): Observed {
     now,
     namespace,
     pods: [],
+    resourceQuotas: [],
     replicaSets: [],
     deployments: [],
     statefulSets: [],

@@ -1,4 +1,5 @@
 import { reconcile as cronJob } from "./cronjob.ts";
+import { reconcile as resourceQuota } from "./resource-quota.ts";
 import { reconcile as daemonSet } from "./daemonset.ts";
 import { reconcile as deployment } from "./deployment.ts";
 import { reconcile as disruption } from "./disruption.ts";
@@ -12,6 +13,8 @@ import type { Reconciler } from "./types.ts";
 
 /** Every namespace-scoped reconciler the host runs, in order (owners before the objects they create). */
 export const RECONCILERS: { name: string; reconcile: Reconciler }[] = [
+  // ResourceQuota status.hard/used, from the hub's quota ledger (admission itself happens as the hub commits).
+  { name: "resource-quota", reconcile: resourceQuota },
   // The autoscaler resizes targets before their controllers act on the size.
   { name: "horizontal-pod-autoscaler", reconcile: horizontalPodAutoscaler },
   { name: "deployment", reconcile: deployment },

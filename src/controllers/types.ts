@@ -14,6 +14,10 @@ export interface Observed {
   now: number;
   namespace: string;
   pods: KubeObject[];
+  /** v1 ResourceQuotas of the namespace. */
+  resourceQuotas?: KubeObject[];
+  /** What each quota (by name) limits and what its objects use now, as the hub's quota ledger counts (canonical quantities). */
+  quotaStatus?: Record<string, { hard: Record<string, string>; used: Record<string, string> }>;
   replicaSets: KubeObject[];
   deployments: KubeObject[];
   statefulSets: KubeObject[];
@@ -48,7 +52,8 @@ export type Resource =
   | "batch/jobs"
   | "batch/cronjobs"
   | "autoscaling/horizontalpodautoscalers"
-  | "policy/poddisruptionbudgets";
+  | "policy/poddisruptionbudgets"
+  | "core/resourcequotas";
 
 export type Action =
   /** Create; `object.metadata.generateName` is honoured (the store appends 5 random characters). */

@@ -118,7 +118,11 @@ const DECIMAL_NAMES: Record<number, string> = { [-9]: "n", [-6]: "u", [-3]: "m",
  */
 export function canonicalQuantity(input: unknown): string | undefined {
   const q = parseQuantity(input);
-  if (!q) return undefined;
+  return q ? formatQuantity(q) : undefined;
+}
+
+/** The canonical string of an already parsed (or computed) quantity; see canonicalQuantity. */
+export function formatQuantity(q: ParsedQuantity): string {
   const { mantissa, exp } = normalize(q.mantissa, q.exp);
   if (mantissa === 0n) return "0";
   let format = q.format;

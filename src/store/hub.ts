@@ -10,6 +10,7 @@ import { nodesChanged, podsChanged, runSchedulerIfDue } from "../scheduler/loop.
 import { schedulerHint, type SchedulerHint } from "../scheduler/wake.ts";
 import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, OBSERVED_STORAGE, type RunStats } from "../controllers/host.ts";
 import { ObservedCache } from "../controllers/observed-cache.ts";
+import { QuotaLedger } from "./quota-ledger.ts";
 import { RECONCILERS } from "../controllers/registry.ts";
 import {
   commitWrites,
@@ -183,6 +184,8 @@ export class NamespaceHub extends DurableObject<Env> {
   private lastControllerRun?: RunStats;
   /** Cluster hub: the node lifecycle controller (node heartbeats, taints, taint-based eviction). */
   private readonly nodeMonitor = new NodeMonitor();
+  /** Namespace hub: ResourceQuota usage, checked and charged inside the commit loop. */
+  private quotaLedger?: QuotaLedger;
   private name = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -229,20 +232,30 @@ export class NamespaceHub extends DurableObject<Env> {
           count += next.writes.length;
           bytes += sizeOf(next);
         }
-        const writes = batch.flatMap((p) => p.writes);
+        let admitted = batch;
+        let stored: Write[];
+        try {
+          admitted = await this.admitQuota(batch);
+          stored = admitted.flatMap((p) => p.writes);
+        } catch (err) {
+          for (const p of admitted) p.reject(err);
+          continue;
+        }
         let results: WriteResult[];
         try {
-          results = await commitWrites(this.db, writes);
+          results = await commitWrites(this.db, stored);
         } catch (err) {
-          for (const p of batch) p.reject(err);
+          for (const p of admitted) p.reject(err);
           continue;
         }
         const events: LogEvent[] = [];
         let i = 0;
-        for (const p of batch) {
+        for (const p of admitted) {
           const mine = results.slice(i, i + p.writes.length);
           mine.forEach((r, j) => {
-            if (r.ok) events.push({ ...p.writes[j], rev: r.rev });
+            if (!r.ok) return;
+            events.push({ ...p.writes[j], rev: r.rev });
+            if (this.quotaLedger?.rewritten.has(p.writes[j])) r.value = p.writes[j].value;
           });
           i += p.writes.length;
           p.resolve(mine);
@@ -252,6 +265,35 @@ export class NamespaceHub extends DurableObject<Env> {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /**
+   * ResourceQuota admission of a batch (namespace hubs): the commits a quota refuses are
+   * answered with their denial now; the rest go on, charged in order (see QuotaLedger).
+   */
+  private async admitQuota(batch: PendingCommit[]): Promise<PendingCommit[]> {
+    if (this.isCluster || !this.name.startsWith("ns:")) return batch;
+    this.quotaLedger ??= new QuotaLedger(this.name.slice("ns:".length));
+    try {
+      await this.quotaLedger.ensure(this.db);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return [];
+    }
+    const denials = this.quotaLedger.admit(batch.map((p) => p.writes));
+    const admitted: PendingCommit[] = [];
+    batch.forEach((p, i) => {
+      const denied = denials[i];
+      if (denied === undefined) admitted.push(p);
+      else p.resolve(p.writes.map(() => ({ ok: false, denied })));
+    });
+    return admitted;
+  }
+
+  /** status.hard/used of this namespace's quotas, current with every commit so far (the quota controller's input). */
+  private async quotaStatus() {
+    await this.commit(this.name, []); // through the commit loop: the ledger is read there, between batches
+    return this.quotaLedger?.status() ?? {};
   }
 
   private committed(events: LogEvent[]): void {
@@ -267,7 +309,9 @@ export class NamespaceHub extends DurableObject<Env> {
     } else {
       this.publish(events);
       this.observedCache.apply(events);
-      if (events.some((e) => e.resource in OBSERVED_RESOURCES)) void this.wake();
+      const quotaChanged = this.quotaLedger?.affects(events) ?? false;
+      this.quotaLedger?.apply(events);
+      if (quotaChanged || events.some((e) => e.resource in OBSERVED_RESOURCES)) void this.wake();
       // The cluster hub serves all-namespace watches; it reads the log itself, in order.
       const cluster = this.env.HUB.get(this.env.HUB.idFromName(CLUSTER_HUB));
       // It also runs the scheduler: tell it whether pods need placing (or may fit now).
@@ -369,7 +413,9 @@ export class NamespaceHub extends DurableObject<Env> {
     this.name = (await this.ctx.storage.get<string>("name")) ?? this.name;
     if (this.name && !this.isCluster) {
       const namespace = this.name.slice("ns:".length);
-      const host = new ControllerHost(this.env, namespace, this.name, (hub, writes) => this.commit(hub, writes), RECONCILERS, this.observedCache);
+      const host = new ControllerHost(this.env, namespace, this.name, (hub, writes) => this.commit(hub, writes), RECONCILERS, this.observedCache, () =>
+        this.quotaStatus(),
+      );
       const { requeueAfterMs } = await host.run();
       this.lastControllerRun = host.lastRun;
       if (host.lastRun) console.debug(formatRunStats(namespace, host.lastRun));

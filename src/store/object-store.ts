@@ -187,9 +187,12 @@ export class ObjectStore {
   private async commitOne(kind: ResourceKind, w: Write, obj: KubeObject): Promise<KubeObject> {
     const [result] = await this.commit(w.namespace, [w]);
     if (result.ok) {
+      // The hub's admission may have changed it (LimitRange defaults): then its stored value is what was created.
+      if (result.value !== undefined) return materialize(result.value, result.rev);
       obj.metadata.resourceVersion = String(result.rev);
       return obj;
     }
+    if (result.denied) throw forbidden(result.denied); // a ResourceQuota or LimitRange, checked by the hub as it commits
     if (w.expectedRev === null) throw alreadyExists(kind, w.name);
     const now = await getRow(this.db, w.key);
     if (!now) throw notFound(kind, w.name);

@@ -92,8 +92,12 @@ export interface Write {
   prevValue?: string;
 }
 
-/** `d1`: what this write's statements cost in D1 (its share of the group-committed batch). */
-export type WriteResult = ({ ok: true; rev: number } | { ok: false }) & { d1?: D1Usage };
+/**
+ * `d1`: what this write's statements cost in D1 (its share of the group-committed batch);
+ * `denied`: the hub refused the write at admission (ResourceQuota, LimitRange), with Kubernetes' 403 message;
+ * `value`: what was stored, when the hub's admission changed the write (LimitRange defaults).
+ */
+export type WriteResult = ({ ok: true; rev: number; value?: string } | { ok: false; denied?: string }) & { d1?: D1Usage };
 
 /** A committed change, as the watch machinery sees it. */
 export interface LogEvent {
