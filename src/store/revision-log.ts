@@ -90,6 +90,11 @@ export interface Write {
   expiresAt?: number | null;
   /** The replaced state (not stored; only for live watch delivery with selectors). */
   prevValue?: string;
+  /**
+   * The allocations (`allocations.id`) the object holds once this write commits (a Service's cluster IPs
+   * and node ports; [] for a deletion). The write fails if another object holds one; see writeStatements.
+   */
+  claims?: string[];
 }
 
 /**
@@ -128,11 +133,16 @@ export const objectKey = (resource: string, namespace: string, name: string) => 
  * insert happened (`changes()` still reports the previous statement), so a lost
  * race changes nothing and the other writes of the same batch still commit.
  */
-function writeStatements(w: Write): [SQL, SQL] {
+function writeStatements(w: Write): SQL[] {
+  const claims = w.claims && w.claims.length > 0 && w.type !== "DELETED" ? JSON.stringify(w.claims) : undefined;
+  // A claim held by another object fails the write like a lost compare-and-swap.
+  const claimsFree = claims
+    ? sql`AND NOT EXISTS (SELECT 1 FROM allocations WHERE id IN (SELECT value FROM json_each(${claims})) AND owner != ${w.key})`
+    : sql``;
   const insertRevision = sql`
     INSERT INTO revisions (key, resource, namespace, name, type, value, prev_revision)
     SELECT ${w.key}, ${w.resource}, ${w.namespace}, ${w.name}, ${w.type}, ${w.value}, ${w.expectedRev}
-    WHERE (SELECT rev FROM objects WHERE key = ${w.key}) IS ${w.expectedRev}
+    WHERE (SELECT rev FROM objects WHERE key = ${w.key}) IS ${w.expectedRev} ${claimsFree}
     RETURNING id`;
   const applyCurrent =
     w.type === "DELETED"
@@ -142,21 +152,35 @@ function writeStatements(w: Write): [SQL, SQL] {
     SELECT ${w.key}, ${w.resource}, ${w.namespace}, ${w.name}, last_insert_rowid(), ${w.value}, ${w.expiresAt ?? null}
     WHERE changes() = 1
     ON CONFLICT(key) DO UPDATE SET rev = excluded.rev, value = excluded.value, expires_at = excluded.expires_at`;
-  return [insertRevision, applyCurrent];
+  if (w.claims === undefined) return [insertRevision, applyCurrent];
+  if (w.type === "DELETED") return [insertRevision, applyCurrent, sql`DELETE FROM allocations WHERE owner = ${w.key} AND NOT EXISTS (SELECT 1 FROM objects WHERE key = ${w.key})`];
+  // The owner's allocations become exactly its claims, if (and only if) the object now is what this write wrote.
+  const list = JSON.stringify(w.claims);
+  const holdsThisWrite = sql`(SELECT value FROM objects WHERE key = ${w.key}) IS ${w.value}`;
+  return [
+    insertRevision,
+    applyCurrent,
+    sql`DELETE FROM allocations WHERE owner = ${w.key} AND id NOT IN (SELECT value FROM json_each(${list})) AND ${holdsThisWrite}`,
+    sql`INSERT INTO allocations (id, owner) SELECT j.value, ${w.key} FROM json_each(${list}) j WHERE ${holdsThisWrite}
+    ON CONFLICT(id) DO NOTHING`,
+  ];
 }
 
 /** Commits many independent writes in one batch (group commit); each succeeds or fails on its own CAS. */
 export async function commitWrites(db: Db, writes: Write[]): Promise<WriteResult[]> {
   if (writes.length === 0) return [];
-  const results = await db.batchResults(writes.flatMap(writeStatements));
-  return writes.map((_, i) => {
-    const [revision, current] = [results[2 * i], results[2 * i + 1]];
-    const inserted = (revision.results ?? []) as { id: number }[];
-    const d1: D1Usage = {
-      queries: 2,
-      rowsRead: (revision.meta?.rows_read ?? 0) + (current.meta?.rows_read ?? 0),
-      rowsWritten: (revision.meta?.rows_written ?? 0) + (current.meta?.rows_written ?? 0),
-    };
+  const statements = writes.map(writeStatements);
+  const results = await db.batchResults(statements.flat());
+  let at = 0;
+  return statements.map((stmts) => {
+    const mine = results.slice(at, at + stmts.length);
+    at += stmts.length;
+    const inserted = (mine[0].results ?? []) as { id: number }[];
+    const d1: D1Usage = { queries: mine.length, rowsRead: 0, rowsWritten: 0 };
+    for (const r of mine) {
+      d1.rowsRead += r.meta?.rows_read ?? 0;
+      d1.rowsWritten += r.meta?.rows_written ?? 0;
+    }
     return inserted.length === 1 ? { ok: true, rev: inserted[0].id, d1 } : { ok: false, d1 };
   });
 }

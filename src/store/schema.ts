@@ -73,3 +73,19 @@ export const tokens = sqliteTable(
   },
   (t) => [index("tokens_tenant").on(t.tenant)],
 );
+
+/**
+ * Addresses handed out to objects, one row each, unique: a Service's cluster IPs ("ip:10.96.0.10")
+ * and node ports ("nodeport:30080"). Written in the same D1 batch as the object (see
+ * revision-log.ts), guarded so an id held by another owner makes the object's write fail: two
+ * Services can never hold the same one, however their creates interleave.
+ */
+export const allocations = sqliteTable(
+  "allocations",
+  {
+    id: text("id").primaryKey(),
+    /** The `objects.key` of the holder. */
+    owner: text("owner").notNull(),
+  },
+  (t) => [index("allocations_owner").on(t.owner)],
+);
