@@ -9,8 +9,10 @@ export interface Env {
   TUNNEL: DurableObjectNamespace<NodeTunnel>;
   /** SHA-256 (hex) of the bootstrap admin bearer token. */
   ADMIN_TOKEN_SHA256?: string;
-  /** The IPv4 range Services' cluster IPs come from (default 10.96.0.0/16; .1 is kept for the `kubernetes` Service). */
-  SERVICE_CIDR?: string;
+  /** AES-256-GCM key (base64, 32 bytes) Secrets are encrypted with at rest; a Worker secret when hosted. */
+  SECRETS_ENCRYPTION_KEY?: string;
+  /** Earlier keys (comma-separated base64), still accepted for reads until Secrets are re-encrypted. */
+  SECRETS_ENCRYPTION_OLD_KEYS?: string;
   /** Seconds between compactions of the revision log (default 300). */
   COMPACTION_INTERVAL_SECONDS?: string;
   /** How long Events live (default 3600). */

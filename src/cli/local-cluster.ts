@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -102,6 +102,19 @@ export function adminToken(dataDir: string): string {
   return token;
 }
 
+/**
+ * The key Secrets are encrypted with at rest (AES-256-GCM, 32 random bytes, base64): made once
+ * per data directory, kept in a 0600 file, passed to the Worker as SECRETS_ENCRYPTION_KEY.
+ * Losing it makes the stored Secrets unreadable.
+ */
+export function secretsEncryptionKey(dataDir: string): string {
+  const file = join(dataDir, "secrets-encryption-key");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const key = randomBytes(32).toString("base64");
+  writeFileSync(file, key + "\n", { mode: 0o600 });
+  return key;
+}
+
 function stopGroup(child: ChildProcess): Promise<void> {
   return new Promise((res) => {
     if (child.exitCode !== null || child.pid === undefined) return res();
@@ -142,12 +155,17 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
 
   log(`starting the control plane (wrangler dev) on https://127.0.0.1:${port}`);
   const vars = { ADMIN_TOKEN_SHA256: hash, ...(opts.vars ?? {}) };
+  // Secrets for the Worker go through a 0600 env file, never the command line (other users can read that).
+  const envFile = join(dataDir, "worker.env");
+  writeFileSync(envFile, `SECRETS_ENCRYPTION_KEY=${secretsEncryptionKey(dataDir)}\n`, { mode: 0o600 });
+  chmodSync(envFile, 0o600);
   const args = [
     "dev",
     "--ip", "127.0.0.1",
     "--port", String(port),
     "--local-protocol", "https",
     "--persist-to", stateDir,
+    "--env-file", envFile,
     "--inspector-port", String(await freePort()),
     "--show-interactive-dev-session=false",
     "--log-level", opts.logLevel ?? (opts.verbose ? "info" : "warn"),

@@ -11,6 +11,7 @@ import { schedulerHint, type SchedulerHint } from "../scheduler/wake.ts";
 import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, OBSERVED_STORAGE, type RunStats } from "../controllers/host.ts";
 import { ObservedCache } from "../controllers/observed-cache.ts";
 import { QuotaLedger } from "./quota-ledger.ts";
+import { openRows, openSecret, sealSecret, SECRETS_RESOURCE } from "./secret-box.ts";
 import { RECONCILERS } from "../controllers/registry.ts";
 import {
   commitWrites,
@@ -236,7 +237,8 @@ export class NamespaceHub extends DurableObject<Env> {
         let stored: Write[];
         try {
           admitted = await this.admitQuota(batch);
-          stored = admitted.flatMap((p) => p.writes);
+          // The log gets Secrets sealed; watchers get them in the clear (as every read path opens them).
+          stored = await this.sealSecrets(admitted);
         } catch (err) {
           for (const p of admitted) p.reject(err);
           continue;
@@ -288,6 +290,24 @@ export class NamespaceHub extends DurableObject<Env> {
       else p.resolve(p.writes.map(() => ({ ok: false, denied })));
     });
     return admitted;
+  }
+
+  /** The writes as stored: Secret values sealed; the pending writes keep (or get back) the plaintext for watchers. */
+  private async sealSecrets(batch: PendingCommit[]): Promise<Write[]> {
+    const out: Write[] = [];
+    for (const p of batch)
+      for (let j = 0; j < p.writes.length; j++) {
+        const w = p.writes[j];
+        if (w.resource !== SECRETS_RESOURCE) {
+          out.push(w);
+          continue;
+        }
+        const plain = await openSecret(this.env, w.key, w.value);
+        if (plain !== w.value) p.writes[j] = { ...w, value: plain };
+        const { prevValue: _prev, ...rest } = w;
+        out.push({ ...rest, value: await sealSecret(this.env, w.key, plain) });
+      }
+    return out;
   }
 
   /** status.hard/used of this namespace's quotas, current with every commit so far (the quota controller's input). */
@@ -371,6 +391,7 @@ export class NamespaceHub extends DurableObject<Env> {
             if (resources.length === 0) break;
             const { events } = await eventsSince(this.watchDb, this.lastSeen, { limit: 500, resources });
             if (events.length === 0) break;
+            await openRows(this.env, events);
             this.publish(events);
             if (events.length < 500) break;
           }
@@ -461,6 +482,7 @@ export class NamespaceHub extends DurableObject<Env> {
           resources: [spec.resource],
           limit: 500,
         });
+        await openRows(this.env, events);
         if (watcher.cursor < compacted && fromRev !== undefined && watcher.cursor === fromRev) {
           watcher.sendObject("ERROR", {
             kind: "Status",
@@ -501,6 +523,7 @@ export class NamespaceHub extends DurableObject<Env> {
         atRevision,
       });
       atRevision = page.revision;
+      await openRows(this.env, page.rows, watcher.spec.resource);
       for (const row of page.rows) {
         const obj = materialize(row.value, row.rev);
         if (matchesFilter(filter, obj)) watcher.sendObject("ADDED", obj);

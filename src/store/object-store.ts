@@ -5,7 +5,7 @@ import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { numberSetting, type Env } from "../env.ts";
 import { hubName, materialize } from "./hub.ts";
 import { admitPodPriority } from "./pod-priority.ts";
-import { explainClaimFailure, isServiceKind, serviceClaims, ServiceAllocation } from "./service-allocation.ts";
+import { openRows, openSecret, SECRETS_RESOURCE } from "./secret-box.ts";
 import { addUsage, getRow, listPage, objectKey, openDb, type D1Usage, type Db, type Write, type WriteResult } from "./revision-log.ts";
 
 /**
@@ -95,14 +95,17 @@ export class ObjectStore {
   }
 
   async get(kind: ResourceKind, namespace: string, name: string): Promise<KubeObject> {
-    const row = await getRow(this.db, this.key(kind, namespace, name));
-    if (!row) throw notFound(kind, name);
-    return materialize(row.value, row.rev);
+    const obj = await this.tryGet(kind, namespace, name);
+    if (!obj) throw notFound(kind, name);
+    return obj;
   }
 
   async tryGet(kind: ResourceKind, namespace: string, name: string): Promise<KubeObject | undefined> {
     const row = await getRow(this.db, this.key(kind, namespace, name));
-    return row ? materialize(row.value, row.rev) : undefined;
+    if (!row) return undefined;
+    // Secrets are stored encrypted (secret-box.ts); every read serves them in the clear.
+    if (storageResource(kind) === SECRETS_RESOURCE) row.value = await openSecret(this.env, row.key, row.value);
+    return materialize(row.value, row.rev);
   }
 
   /** A list, in pages of `limit` matching objects, every page consistent with the first page's revision. */
@@ -135,6 +138,7 @@ export class ObjectStore {
           : gone(`too old resource version: ${atRevision} (${page.compacted})`);
       }
       atRevision = page.revision;
+      await openRows(this.env, page.rows, storageResource(kind));
       for (let i = 0; i < page.rows.length; i++) {
         const row = page.rows[i];
         const obj = materialize(row.value, row.rev);
@@ -181,8 +185,6 @@ export class ObjectStore {
       expectedRev,
       expiresAt: ttl !== undefined ? Date.now() + ttl : null,
       ...(prev ? { prevValue: serialize(prev) } : {}),
-      // A Service holds its cluster IPs and node ports in the same commit (released by its deletion).
-      ...(isServiceKind(kind) ? { claims: type === "DELETED" ? [] : serviceClaims(obj) } : {}),
     };
   }
 
@@ -196,7 +198,6 @@ export class ObjectStore {
       return obj;
     }
     if (result.denied) throw forbidden(result.denied); // a ResourceQuota or LimitRange, checked by the hub as it commits
-    await explainClaimFailure(this.db, w);
     if (w.expectedRev === null) throw alreadyExists(kind, w.name);
     const now = await getRow(this.db, w.key);
     if (!now) throw notFound(kind, w.name);
@@ -232,14 +233,11 @@ export class ObjectStore {
     delete m.resourceVersion;
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
-    const allocation = isServiceKind(kind) ? new ServiceAllocation(this.db, this.env, obj, undefined, this.key(kind, m.namespace ?? "", m.name!)) : undefined;
-    await allocation?.allocate();
     if (opts.dryRun) {
       const existing = await this.tryGet(kind, m.namespace ?? "", m.name!);
       if (existing) throw alreadyExists(kind, m.name!);
       return obj;
     }
-    if (allocation) return allocation.commit(() => this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj));
     return this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj);
   }
 
@@ -295,14 +293,10 @@ export class ObjectStore {
       next.metadata.resourceVersion = old.metadata.resourceVersion;
       return next;
     }
-    // A Service that needs new addresses (to NodePort, from ExternalName, new ports) gets them here.
-    const allocation = isServiceKind(kind) && part !== "status" ? new ServiceAllocation(this.db, this.env, next, old, this.key(kind, namespace, name)) : undefined;
-    await allocation?.allocate();
     if (opts.dryRun) {
       next.metadata.resourceVersion = old.metadata.resourceVersion;
       return next;
     }
-    if (allocation) return allocation.commit(() => this.commitOne(kind, this.write(kind, "MODIFIED", next, oldRev, old), next));
     return this.commitOne(kind, this.write(kind, "MODIFIED", next, oldRev, old), next);
   }
 
