@@ -13,6 +13,8 @@ export interface Env {
   SECRETS_ENCRYPTION_KEY?: string;
   /** Earlier keys (comma-separated base64), still accepted for reads until Secrets are re-encrypted. */
   SECRETS_ENCRYPTION_OLD_KEYS?: string;
+  /** The IPv4 range Services' cluster IPs come from (default 10.96.0.0/16; .1 is kept for the `kubernetes` Service). */
+  SERVICE_CIDR?: string;
   /** Seconds between compactions of the revision log (default 300). */
   COMPACTION_INTERVAL_SECONDS?: string;
   /** How long Events live (default 3600). */

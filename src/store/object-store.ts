@@ -6,6 +6,7 @@ import { numberSetting, type Env } from "../env.ts";
 import { hubName, materialize } from "./hub.ts";
 import { admitPodPriority } from "./pod-priority.ts";
 import { openRows, openSecret, SECRETS_RESOURCE } from "./secret-box.ts";
+import { explainClaimFailure, isServiceKind, serviceClaims, ServiceAllocation } from "./service-allocation.ts";
 import { addUsage, getRow, listPage, objectKey, openDb, type D1Usage, type Db, type Write, type WriteResult } from "./revision-log.ts";
 
 /**
@@ -185,6 +186,8 @@ export class ObjectStore {
       expectedRev,
       expiresAt: ttl !== undefined ? Date.now() + ttl : null,
       ...(prev ? { prevValue: serialize(prev) } : {}),
+      // A Service holds its cluster IPs and node ports in the same commit (released by its deletion).
+      ...(isServiceKind(kind) ? { claims: type === "DELETED" ? [] : serviceClaims(obj) } : {}),
     };
   }
 
@@ -198,6 +201,7 @@ export class ObjectStore {
       return obj;
     }
     if (result.denied) throw forbidden(result.denied); // a ResourceQuota or LimitRange, checked by the hub as it commits
+    await explainClaimFailure(this.db, w);
     if (w.expectedRev === null) throw alreadyExists(kind, w.name);
     const now = await getRow(this.db, w.key);
     if (!now) throw notFound(kind, w.name);
@@ -233,11 +237,14 @@ export class ObjectStore {
     delete m.resourceVersion;
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
+    const allocation = isServiceKind(kind) ? new ServiceAllocation(this.db, this.env, obj, undefined, this.key(kind, m.namespace ?? "", m.name!)) : undefined;
+    await allocation?.allocate();
     if (opts.dryRun) {
       const existing = await this.tryGet(kind, m.namespace ?? "", m.name!);
       if (existing) throw alreadyExists(kind, m.name!);
       return obj;
     }
+    if (allocation) return allocation.commit(() => this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj));
     return this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj);
   }
 
@@ -293,10 +300,14 @@ export class ObjectStore {
       next.metadata.resourceVersion = old.metadata.resourceVersion;
       return next;
     }
+    // A Service that needs new addresses (to NodePort, from ExternalName, new ports) gets them here.
+    const allocation = isServiceKind(kind) && part !== "status" ? new ServiceAllocation(this.db, this.env, next, old, this.key(kind, namespace, name)) : undefined;
+    await allocation?.allocate();
     if (opts.dryRun) {
       next.metadata.resourceVersion = old.metadata.resourceVersion;
       return next;
     }
+    if (allocation) return allocation.commit(() => this.commitOne(kind, this.write(kind, "MODIFIED", next, oldRev, old), next));
     return this.commitOne(kind, this.write(kind, "MODIFIED", next, oldRev, old), next);
   }
 
