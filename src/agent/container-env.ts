@@ -44,11 +44,59 @@ export function fieldRef(pod: Pod, path: string, podIP: string, hostIP: string):
   }
 }
 
+/** What of a Service its pods' environment tells them. */
+export interface ServiceInfo {
+  metadata: { name: string; namespace?: string };
+  spec?: { clusterIP?: string; ports?: { name?: string; port: number; protocol?: string }[] };
+}
+
+const envName = (s: string) => s.toUpperCase().replace(/-/g, "_");
+
+/**
+ * The kubelet's service environment: for the `kubernetes` Service of `default` always, and for
+ * every Service of the pod's namespace with enableServiceLinks (default true), when it has a
+ * cluster IP: `<NAME>_SERVICE_HOST`, `<NAME>_SERVICE_PORT` (first port), `<NAME>_SERVICE_PORT_<PORT NAME>`,
+ * and the Docker link variables `<NAME>_PORT`, `<NAME>_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR]`.
+ */
+export function serviceEnv(services: ServiceInfo[], podNamespace: string, enableServiceLinks: boolean): Record<string, string> {
+  const byName = new Map<string, ServiceInfo>();
+  for (const svc of services) {
+    const ip = svc.spec?.clusterIP;
+    if (!ip || ip === "None" || !(svc.spec?.ports ?? []).length) continue;
+    const ns = svc.metadata.namespace ?? podNamespace;
+    if (ns === "default" && svc.metadata.name === "kubernetes") {
+      if (!byName.has(svc.metadata.name)) byName.set(svc.metadata.name, svc);
+    } else if (ns === podNamespace && enableServiceLinks) byName.set(svc.metadata.name, svc);
+  }
+  const env: Record<string, string> = {};
+  for (const svc of [...byName.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
+    const prefix = envName(svc.metadata.name);
+    const ip = svc.spec!.clusterIP!;
+    const ports = svc.spec!.ports!;
+    env[`${prefix}_SERVICE_HOST`] = ip;
+    env[`${prefix}_SERVICE_PORT`] = String(ports[0].port);
+    for (const p of ports) if (p.name) env[`${prefix}_SERVICE_PORT_${envName(p.name)}`] = String(p.port);
+    const host = ip.includes(":") ? `[${ip}]` : ip;
+    ports.forEach((p, i) => {
+      const proto = (p.protocol || "TCP").toLowerCase();
+      const url = `${proto}://${host}:${p.port}`;
+      if (i === 0) env[`${prefix}_PORT`] = url;
+      const pp = `${prefix}_PORT_${p.port}_${proto.toUpperCase()}`;
+      env[pp] = url;
+      env[`${pp}_PROTO`] = proto;
+      env[`${pp}_PORT`] = String(p.port);
+      env[`${pp}_ADDR`] = ip;
+    });
+  }
+  return env;
+}
+
 export async function containerEnv(
   pod: Pod,
   c: ContainerSpec,
-  ctx: { podIP: string; hostIP: string; data: DataSource },
+  ctx: { podIP: string; hostIP: string; data: DataSource; services?: Record<string, string> },
 ): Promise<{ env: Record<string, string>; argv: string[] | undefined }> {
+  const services = ctx.services ?? {};
   const ns = pod.metadata.namespace;
   const env: Record<string, string> = {};
   const cache = new Map<string, Record<string, string> | undefined>();
@@ -67,7 +115,7 @@ export async function containerEnv(
   }
   for (const e of c.env ?? []) {
     if (e.valueFrom === undefined) {
-      env[e.name] = expand(e.value ?? "", env);
+      env[e.name] = expand(e.value ?? "", { ...services, ...env });
       continue;
     }
     const vf = e.valueFrom;
@@ -88,6 +136,8 @@ export async function containerEnv(
       env[e.name] = c.resources?.[kind as "limits" | "requests"]?.[res] ?? (kind === "limits" ? "0" : "0");
     }
   }
+  // Service variables come last and never override the container's own (as the kubelet).
+  for (const [k, v] of Object.entries(services)) if (!Object.hasOwn(env, k)) env[k] = v;
   const argv = [...(c.command ?? []), ...(c.args ?? [])].map((a) => expand(a, env));
   return { env, argv: argv.length ? argv : undefined };
 }

@@ -1,6 +1,6 @@
 import { ApiStatusError, type ApiClient } from "./api-client.ts";
 import type { ContainerLogStore } from "./container-logs.ts";
-import type { DataSource } from "./container-env.ts";
+import type { DataSource, ServiceInfo } from "./container-env.ts";
 import type { Pod } from "./container-record.ts";
 import { podRef, recordEvent } from "./event-recorder.ts";
 import { buildNodeStatus, nodeLabels, shouldReportNodeStatus, type HostFacts, type NodeStatus } from "./node-status.ts";
@@ -48,6 +48,9 @@ interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string; ownerReferences?: unknown[] };
   spec: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
 }
+
+/** How long a read of a namespace's Services serves container starts. */
+const SERVICE_READ_TTL_MS = 2_000;
 
 export class NodeAgent {
   private readonly workers = new Map<string, PodWorker>();
@@ -189,6 +192,36 @@ export class NodeAgent {
     }
   }
 
+  /** Recent reads of Services (a burst of pod starts reads each namespace's once, as an informer would serve them). */
+  private readonly serviceReads = new Map<string, { at: number; read: Promise<ServiceInfo[]> }>();
+
+  /** The Services a container's environment is built from: its namespace's (with links) and default/kubernetes. */
+  private services(namespace: string, links: boolean): Promise<ServiceInfo[]> {
+    const key = `${namespace}/${links}`;
+    const now = Date.now();
+    const held = this.serviceReads.get(key);
+    if (held && now - held.at < SERVICE_READ_TTL_MS) return held.read;
+    const read = this.readServices(namespace, links);
+    this.serviceReads.set(key, { at: now, read });
+    read.catch(() => this.serviceReads.delete(key));
+    for (const [k, v] of this.serviceReads) if (now - v.at >= SERVICE_READ_TTL_MS) this.serviceReads.delete(k);
+    return read;
+  }
+
+  private async readServices(namespace: string, links: boolean): Promise<ServiceInfo[]> {
+    const api = this.o.api;
+    const out: ServiceInfo[] = [];
+    if (links) out.push(...(await api.get<{ items: ServiceInfo[] }>(`/api/v1/namespaces/${namespace}/services`)).items.map((s) => ({ ...s, metadata: { ...s.metadata, namespace } })));
+    if (!links || namespace !== "default") {
+      try {
+        out.push({ ...(await api.get<ServiceInfo>("/api/v1/namespaces/default/services/kubernetes")), metadata: { name: "kubernetes", namespace: "default" } });
+      } catch (e) {
+        if (!(e instanceof ApiStatusError && e.status === 404)) throw e;
+      }
+    }
+    return out;
+  }
+
   private workerFor(pod: Pod): PodWorker {
     let w = this.workers.get(pod.metadata.uid);
     if (!w) {
@@ -199,6 +232,7 @@ export class NodeAgent {
         nodeName: name,
         hostIP: this.o.host.internalIP,
         data: this.data,
+        services: (namespace, links) => this.services(namespace, links),
         log,
         logs: this.o.logs,
         event: (p, type, reason, message) => {

@@ -1,6 +1,6 @@
 import { ApiStatusError, type ApiClient } from "./api-client.ts";
 import type { ContainerLogStore } from "./container-logs.ts";
-import { containerEnv, EnvError, type DataSource } from "./container-env.ts";
+import { containerEnv, EnvError, serviceEnv, type DataSource, type ServiceInfo } from "./container-env.ts";
 import { newRecord, type ContainerRecord, type ContainerSpec, type Pod } from "./container-record.ts";
 import { planPod } from "./pod-plan.ts";
 import { ContainerProber } from "./prober.ts";
@@ -22,6 +22,8 @@ export interface PodWorkerDeps {
   nodeName: string;
   hostIP: string;
   data: DataSource;
+  /** Services whose variables a container gets (its namespace's with links, and default/kubernetes); see serviceEnv. */
+  services?: (namespace: string, links: boolean) => Promise<ServiceInfo[]>;
   log: (line: string) => void;
   /** Records kubelet-style events (Started, Killing, BackOff, Failed). */
   event: (pod: Pod, type: "Normal" | "Warning", reason: string, message: string) => void;
@@ -212,12 +214,24 @@ export class PodWorker {
     return true;
   }
 
+  /** The service variables for a container starting now (none if the services cannot be read). */
+  private async serviceVars(): Promise<Record<string, string>> {
+    if (!this.deps.services) return {};
+    const links = (this.pod.spec as { enableServiceLinks?: boolean }).enableServiceLinks !== false;
+    try {
+      return serviceEnv(await this.deps.services(this.pod.metadata.namespace, links), this.pod.metadata.namespace, links);
+    } catch (e) {
+      this.deps.log(`pod ${this.pod.metadata.namespace}/${this.pod.metadata.name}: services not read, no service variables: ${e instanceof Error ? e.message : String(e)}`);
+      return {};
+    }
+  }
+
   private async start(rec: ContainerRecord, spec: ContainerSpec): Promise<void> {
     const sandbox = this.sandbox!;
     let resolved: Awaited<ReturnType<typeof containerEnv>>;
     let mounts: Mount[] | undefined;
     try {
-      resolved = await containerEnv(this.pod, spec, { podIP: sandbox.podIP, hostIP: this.deps.hostIP, data: this.deps.data });
+      resolved = await containerEnv(this.pod, spec, { podIP: sandbox.podIP, hostIP: this.deps.hostIP, data: this.deps.data, services: await this.serviceVars() });
       if (this.volumes) mounts = containerMounts(spec, this.volumes.byName);
     } catch (e) {
       if (!(e instanceof EnvError || e instanceof VolumeError)) throw e;
