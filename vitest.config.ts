@@ -15,6 +15,8 @@ export default defineConfig(async () => {
             ADMIN_TOKEN_SHA256: "17d6bfe05d1b1fb7bc499f8e3f639c7b3eda4c40f321eef8887a0c04c89a99c5",
             // Secrets at rest (AES-256-GCM); a fixed test key: 32 bytes 0x01..0x20.
             SECRETS_ENCRYPTION_KEY: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+            // A retired key (32 bytes 0x20..0x3f), still accepted for reads: the rotation test seals with it.
+            SECRETS_ENCRYPTION_OLD_KEYS: "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
           },
         },
       }),

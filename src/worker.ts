@@ -14,6 +14,7 @@ import { authorizeNodeRequest, joinTokenEndpoint, nodeCredentialEndpoint } from 
 import type { Env } from "./env.ts";
 import { currentRevision, openDb } from "./store/revision-log.ts";
 import { connectTunnel } from "./api/streaming.ts";
+import { reencryptSecrets } from "./store/secret-rotation.ts";
 
 export { NamespaceHub } from "./store/hub.ts";
 export { NodeTunnel } from "./tunnel/node-tunnel.ts";
@@ -119,6 +120,9 @@ app.post("/edgeplane/v1/tenants", async (c) => {
   return json(r.body, r.status);
 });
 app.delete("/edgeplane/v1/tenants/:name/tokens", async (c) => json(await revokeTenant(c.env, c.req.param("name"))));
+
+/** Secrets at rest: re-encrypt every Secret under the current key (admin-only, as every /edgeplane path). */
+app.post("/edgeplane/v1/secrets/reencrypt", async (c) => json(await reencryptSecrets(c.env)));
 
 /** Node join tokens: created by admins (RBAC on the path), exchanged by a join token for a node's own credential. */
 app.post("/edgeplane/v1/jointokens", async (c) => json(await joinTokenEndpoint(c.env, c.req.raw), 201));

@@ -233,16 +233,9 @@ export class NamespaceHub extends DurableObject<Env> {
           count += next.writes.length;
           bytes += sizeOf(next);
         }
-        let admitted = batch;
-        let stored: Write[];
-        try {
-          admitted = await this.admitQuota(batch);
-          // The log gets Secrets sealed; watchers get them in the clear (as every read path opens them).
-          stored = await this.sealSecrets(admitted);
-        } catch (err) {
-          for (const p of admitted) p.reject(err);
-          continue;
-        }
+        // The log gets Secrets sealed; watchers get them in the clear (as every read path opens them).
+        const admitted = await this.sealSecrets(await this.admitQuota(batch));
+        const stored = admitted.flatMap((p) => p.stored);
         let results: WriteResult[];
         try {
           results = await commitWrites(this.db, stored);
@@ -276,13 +269,14 @@ export class NamespaceHub extends DurableObject<Env> {
   private async admitQuota(batch: PendingCommit[]): Promise<PendingCommit[]> {
     if (this.isCluster || !this.name.startsWith("ns:")) return batch;
     this.quotaLedger ??= new QuotaLedger(this.name.slice("ns:".length));
+    let denials: (string | undefined)[];
     try {
       await this.quotaLedger.ensure(this.db);
+      denials = this.quotaLedger.admit(batch.map((p) => p.writes));
     } catch (err) {
       for (const p of batch) p.reject(err);
       return [];
     }
-    const denials = this.quotaLedger.admit(batch.map((p) => p.writes));
     const admitted: PendingCommit[] = [];
     batch.forEach((p, i) => {
       const denied = denials[i];
@@ -292,21 +286,31 @@ export class NamespaceHub extends DurableObject<Env> {
     return admitted;
   }
 
-  /** The writes as stored: Secret values sealed; the pending writes keep (or get back) the plaintext for watchers. */
-  private async sealSecrets(batch: PendingCommit[]): Promise<Write[]> {
-    const out: Write[] = [];
-    for (const p of batch)
-      for (let j = 0; j < p.writes.length; j++) {
-        const w = p.writes[j];
-        if (w.resource !== SECRETS_RESOURCE) {
-          out.push(w);
-          continue;
+  /**
+   * The writes as stored: Secret values sealed; the pending writes keep (or get back) the plaintext
+   * for watchers. A commit whose Secret cannot be sealed (no key) fails alone, not its batch.
+   */
+  private async sealSecrets(batch: PendingCommit[]): Promise<(PendingCommit & { stored: Write[] })[]> {
+    const out: (PendingCommit & { stored: Write[] })[] = [];
+    for (const p of batch) {
+      try {
+        const stored: Write[] = [];
+        for (let j = 0; j < p.writes.length; j++) {
+          const w = p.writes[j];
+          if (w.resource !== SECRETS_RESOURCE) {
+            stored.push(w);
+            continue;
+          }
+          const plain = await openSecret(this.env, w.key, w.value);
+          if (plain !== w.value) p.writes[j] = { ...w, value: plain };
+          const { prevValue: _prev, ...rest } = w;
+          stored.push({ ...rest, value: await sealSecret(this.env, w.key, plain) });
         }
-        const plain = await openSecret(this.env, w.key, w.value);
-        if (plain !== w.value) p.writes[j] = { ...w, value: plain };
-        const { prevValue: _prev, ...rest } = w;
-        out.push({ ...rest, value: await sealSecret(this.env, w.key, plain) });
+        out.push({ ...p, stored });
+      } catch (err) {
+        p.reject(err);
       }
+    }
     return out;
   }
 

@@ -1,11 +1,11 @@
-import { ApiError, alreadyExists, badRequest, conflict, forbidden, gone, notFound, staleObject } from "../api/errors.ts";
+import { ApiError, alreadyExists, badRequest, conflict, forbidden, gone, notFound, staleObject, unavailable } from "../api/errors.ts";
 import { isEmptyFilter, matchesFilter, type ObjectFilter } from "../api/selectors.ts";
 import { storageResource } from "../resources/index.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { numberSetting, type Env } from "../env.ts";
 import { hubName, materialize } from "./hub.ts";
 import { admitPodPriority } from "./pod-priority.ts";
-import { openRows, openSecret, SECRETS_RESOURCE } from "./secret-box.ts";
+import { openRows, openSecret, primaryKeyId, SECRETS_RESOURCE } from "./secret-box.ts";
 import { explainClaimFailure, isServiceKind, serviceClaims, ServiceAllocation } from "./service-allocation.ts";
 import { addUsage, getRow, listPage, objectKey, openDb, type D1Usage, type Db, type Write, type WriteResult } from "./revision-log.ts";
 
@@ -163,6 +163,8 @@ export class ObjectStore {
 
   /** Commits writes of one namespace (or "" for cluster scope) through its hub. */
   private async commit(namespace: string, writes: Write[]): Promise<WriteResult[]> {
+    if (writes.some((w) => w.resource === SECRETS_RESOURCE) && !(await primaryKeyId(this.env)))
+      throw unavailable("Secrets cannot be stored: the server has no SECRETS_ENCRYPTION_KEY configured");
     const name = hubName(namespace);
     const results =
       this.local?.hub === name ? await this.local.commit(name, writes) : await this.env.HUB.get(this.env.HUB.idFromName(name)).commit(name, writes);

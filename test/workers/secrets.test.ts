@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { primaryKeyId, sealSecret } from "../../src/store/secret-box.ts";
 import { api, apiJson, createNamespace, readEvents } from "./helpers.ts";
 
 describe("Secrets at rest", () => {
@@ -46,5 +47,31 @@ describe("Secrets at rest", () => {
     ]);
     const initial = await readEvents(await api("GET", "/api/v1/namespaces/sec-watch/secrets?watch=true"), 2);
     expect(initial.map((e) => e.object.data.k).sort()).toEqual([btoa("v1"), btoa("v2")]);
+  });
+
+  it("rotates keys by re-encryption: an old key still reads, POST /edgeplane/v1/secrets/reencrypt moves everything to the current one", async () => {
+    await createNamespace("sec-rotate");
+    const oldKey = env.SECRETS_ENCRYPTION_OLD_KEYS!;
+    const oldId = await primaryKeyId({ ...env, SECRETS_ENCRYPTION_KEY: oldKey });
+    const currentId = await primaryKeyId(env);
+    expect(oldId).not.toBe(currentId);
+    // A Secret stored before the rotation: sealed with the old key, written straight into D1.
+    const key = "core/secrets/sec-rotate/legacy";
+    const plain = JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "legacy", namespace: "sec-rotate", uid: "u-1" }, type: "Opaque", data: { k: btoa("old") } });
+    const sealed = await sealSecret({ ...env, SECRETS_ENCRYPTION_KEY: oldKey }, key, plain);
+    const rev = await env.DB.prepare("INSERT INTO revisions (key, resource, namespace, name, type, value) VALUES (?, 'core/secrets', 'sec-rotate', 'legacy', 'ADDED', ?) RETURNING id")
+      .bind(key, sealed)
+      .first<{ id: number }>();
+    await env.DB.prepare("INSERT INTO objects (key, resource, namespace, name, rev, value) VALUES (?, 'core/secrets', 'sec-rotate', 'legacy', ?, ?)").bind(key, rev!.id, sealed).run();
+    expect((await apiJson("GET", "/api/v1/namespaces/sec-rotate/secrets/legacy")).body.data).toEqual({ k: btoa("old") });
+
+    const r = await apiJson("POST", "/edgeplane/v1/secrets/reencrypt", {});
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ kind: "SecretReencryption", keyId: currentId, reencrypted: 1 });
+    const row = await env.DB.prepare("SELECT value FROM objects WHERE key = ?").bind(key).first<{ value: string }>();
+    expect(JSON.parse(row!.value).sealedData.keyId).toBe(currentId);
+    expect((await apiJson("GET", "/api/v1/namespaces/sec-rotate/secrets/legacy")).body.data).toEqual({ k: btoa("old") });
+    // Nothing left to do.
+    expect((await apiJson("POST", "/edgeplane/v1/secrets/reencrypt", {})).body.reencrypted).toBe(0);
   });
 });
