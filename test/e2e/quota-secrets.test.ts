@@ -82,5 +82,9 @@ spec: {limits: [{type: Container, max: {memory: 128Mi}}]}
       assert.equal(bytes.includes(plaintext), false, `${f} holds the secret in the clear`);
       assert.equal(bytes.includes(b64), false, `${f} holds the secret's base64`);
     }
+    // Re-encryption as the README says to run it: everything is already under the current key.
+    const re = await kubectl(cluster, ["create", "--raw", "/edgeplane/v1/secrets/reencrypt", "-f", "-"], { input: "{}" });
+    assert.equal(re.code, 0, re.stderr);
+    assert.deepEqual({ ...JSON.parse(re.stdout), keyId: "" }, { kind: "SecretReencryption", apiVersion: "edgeplane.dev/v1", keyId: "", secrets: 1, reencrypted: 0 });
   });
 });
