@@ -75,6 +75,17 @@ export async function startKubeletSim(
   };
 }
 
+/** One pod IP per pod (10.88.0.10, .11, ...), so Services' endpoints tell pods apart. */
+const podIPs = new Map<string, string>();
+function podIPFor(uid: string): string {
+  let ip = podIPs.get(uid);
+  if (!ip) {
+    const n = 10 + podIPs.size;
+    podIPs.set(uid, (ip = `10.88.${Math.floor(n / 250)}.${n % 250}`));
+  }
+  return ip;
+}
+
 async function tick(cluster: LocalCluster, node: string, completeJobPods: boolean) {
   const pods = (await call(cluster, "GET", "/api/v1/pods")).body.items ?? [];
   const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
@@ -95,7 +106,7 @@ async function tick(cluster: LocalCluster, node: string, completeJobPods: boolea
     const status = {
       phase,
       hostIP: "127.0.0.1",
-      podIP: "10.88.0.10",
+      podIP: podIPFor(pod.metadata.uid),
       startTime: now,
       conditions: [
         { type: "PodScheduled", status: "True", lastTransitionTime: now },
