@@ -1,4 +1,4 @@
-import { groupVersion } from "../resources/index.ts";
+import { groupVersion, storedAs } from "../resources/index.ts";
 import { validateObjectMeta, type NameRule } from "../resources/meta.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { MAX_OBJECT_BYTES } from "./body.ts";
@@ -100,7 +100,8 @@ export function admitBody(
       else delete body[f];
     }
   }
-  return body as KubeObject;
+  // Another version of a stored kind: from here on the object is in its stored version.
+  return storedAs(kind, body as KubeObject);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Env } from "../env.ts";
 import { getPath, setPath } from "../resources/columns.ts";
-import { groupVersion } from "../resources/index.ts";
+import { groupVersion, shownAs } from "../resources/index.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { ObjectStore, type DeleteOptions } from "../store/object-store.ts";
 import { bindPod } from "../store/pod-binding.ts";
@@ -102,9 +102,11 @@ export async function handleResource(
   }
 }
 
-function respondObjects(call: Call, objects: KubeObject[], listMeta: Record<string, unknown>, isList: boolean, status = 200): Response {
+function respondObjects(call: Call, stored: KubeObject[], listMeta: Record<string, unknown>, isList: boolean, status = 200): Response {
   const accept = call.req.headers.get("accept");
-  if (wantsTable(accept)) return json(toTable(call.target.kind, objects, listMeta, call.q.get("includeObject")), status, call.warnings);
+  // Tables are built from stored objects (a view shares its storage version's columns).
+  if (wantsTable(accept)) return json(toTable(call.target.kind, stored, listMeta, call.q.get("includeObject")), status, call.warnings);
+  const objects = stored.map((o) => shownAs(call.target.kind, o));
   if (isList)
     return json(
       { kind: `${call.target.kind.kind}List`, apiVersion: groupVersion(call.target.kind), metadata: listMeta, items: objects },
@@ -198,7 +200,8 @@ async function patch(call: Call): Promise<Response> {
     namespace,
     name!,
     async (current) => {
-      const patched = applyPatch(type, current, body, kind, { force: call.q.get("force") === "true" });
+      // Patches are written against the version the client speaks.
+      const patched = applyPatch(type, shownAs(kind, current), body, kind, { force: call.q.get("force") === "true" });
       const next = admitBody(call.target, expectObject(patched), { fieldValidation, warnings: [], requireName: name });
       defaultAndValidate(kind, next, current);
       await call.hooks.admit?.(next, current);
@@ -254,7 +257,7 @@ async function deleteCollection(call: Call): Promise<Response> {
       if (!(e instanceof ApiError && e.code === 404)) throw e;
     }
   }
-  return json({ kind: `${kind.kind}List`, apiVersion: groupVersion(kind), metadata: {}, items: deleted }, 200, call.warnings);
+  return json({ kind: `${kind.kind}List`, apiVersion: groupVersion(kind), metadata: {}, items: deleted.map((o) => shownAs(kind, o)) }, 200, call.warnings);
 }
 
 /** The autoscaling/v1 Scale view of a kind with replicas. */

@@ -800,6 +800,28 @@ const KIND_DOCS: Record<string, KindDoc> = {
       }),
     },
   },
+  "autoscaling/v1/HorizontalPodAutoscaler": {
+    description: "configuration of a horizontal pod autoscaler.",
+    fields: {
+      spec: spec(
+        "The behaviour of the autoscaler.",
+        {
+          scaleTargetRef: obj("The resource to scale ({apiVersion, kind, name})."),
+          minReplicas: int32("Lower limit for the number of replicas. Defaults to 1."),
+          maxReplicas: int32("Upper limit for the number of replicas."),
+          targetCPUUtilizationPercentage: int32("Target average CPU utilization over all the pods, in percent of the requested CPU."),
+        },
+        ["scaleTargetRef", "maxReplicas"],
+      ),
+      status: status({
+        observedGeneration,
+        lastScaleTime: time("When the autoscaler last scaled."),
+        currentReplicas: int32("Current number of replicas."),
+        desiredReplicas: int32("Desired number of replicas."),
+        currentCPUUtilizationPercentage: int32("Current average CPU utilization over all pods, in percent of the requested CPU."),
+      }),
+    },
+  },
   "events.k8s.io/v1/Event": {
     description: "Event is a report of an event somewhere in the cluster.",
     required: ["eventTime"],

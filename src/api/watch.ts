@@ -1,4 +1,4 @@
-import { groupVersion, storageResource } from "../resources/index.ts";
+import { groupVersion, shownAs, storageResource } from "../resources/index.ts";
 import type { KubeObject } from "../resources/types.ts";
 import type { Env } from "../env.ts";
 import { hubName, type WatchSpec } from "../store/hub.ts";
@@ -45,6 +45,7 @@ export async function watchResponse(
   let body = upstream.body!;
   if (opts.allow) body = body.pipeThrough(filterEvents(opts.allow));
   if (opts.table) body = body.pipeThrough(tableEvents(target, opts.includeObject));
+  else if (target.kind.view) body = body.pipeThrough(mapEvents((e) => ({ type: e.type, object: shownAs(target.kind, e.object) })));
   // encodeBody "manual": the runtime would otherwise gzip the stream for clients that
   // accept it (client-go does) and hold events back until the buffer fills.
   return new Response(body, {
@@ -53,47 +54,47 @@ export async function watchResponse(
   });
 }
 
-/** Rewrites each event's object as a one-row Table, as `kubectl get -w` asks. */
-function tableEvents(target: Target, includeObject: string | null): TransformStream<Uint8Array, Uint8Array> {
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
-  let buffer = "";
-  const convert = (line: string) => {
-    const event = JSON.parse(line) as { type: string; object: KubeObject };
-    if (event.type === "ERROR" || event.type === "BOOKMARK") return line;
-    const table = toTable(target.kind, [event.object], {}, includeObject);
-    return JSON.stringify({ type: event.type, object: table });
-  };
-  return new TransformStream({
-    transform(chunk, controller) {
-      buffer += decoder.decode(chunk, { stream: true });
-      const end = buffer.lastIndexOf("\n");
-      if (end < 0) return;
-      const lines = buffer.slice(0, end).split("\n").filter((l) => l.trim());
-      buffer = buffer.slice(end + 1);
-      // One chunk in, one chunk out: the hub already sends a commit's events together.
-      if (lines.length > 0) controller.enqueue(encoder.encode(lines.map(convert).join("\n") + "\n"));
-    },
-  });
+interface WatchEvent {
+  type: string;
+  object: KubeObject;
 }
 
-/** Drops the events of objects the caller may not see (fixed when the watch starts); BOOKMARK and ERROR pass. */
-function filterEvents(allow: (obj: KubeObject) => boolean): TransformStream<Uint8Array, Uint8Array> {
+const passes = (e: WatchEvent) => e.type === "ERROR" || e.type === "BOOKMARK";
+
+/**
+ * Rewrites or drops the newline-delimited events of a watch stream, one chunk in, one chunk
+ * out (the hub already sends a commit's events together). BOOKMARK and ERROR pass untouched.
+ */
+function mapEvents(fn: (e: WatchEvent) => WatchEvent | undefined): TransformStream<Uint8Array, Uint8Array> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   let buffer = "";
-  const keep = (line: string) => {
-    const event = JSON.parse(line) as { type: string; object: KubeObject };
-    return event.type === "ERROR" || event.type === "BOOKMARK" || allow(event.object);
+  const each = (line: string): string | undefined => {
+    const event = JSON.parse(line) as WatchEvent;
+    if (passes(event)) return line;
+    const out = fn(event);
+    return out && JSON.stringify(out);
   };
   return new TransformStream({
     transform(chunk, controller) {
       buffer += decoder.decode(chunk, { stream: true });
       const end = buffer.lastIndexOf("\n");
       if (end < 0) return;
-      const lines = buffer.slice(0, end).split("\n").filter((l) => l.trim() && keep(l));
+      const lines = buffer
+        .slice(0, end)
+        .split("\n")
+        .filter((l) => l.trim())
+        .map(each)
+        .filter((l): l is string => l !== undefined);
       buffer = buffer.slice(end + 1);
       if (lines.length > 0) controller.enqueue(encoder.encode(lines.join("\n") + "\n"));
     },
   });
 }
+
+/** Each event's object as a one-row Table, as `kubectl get -w` asks. */
+const tableEvents = (target: Target, includeObject: string | null) =>
+  mapEvents((e) => ({ type: e.type, object: toTable(target.kind, [e.object], {}, includeObject) as unknown as KubeObject }));
+
+/** Drops the events of objects the caller may not see (fixed when the watch starts). */
+const filterEvents = (allow: (obj: KubeObject) => boolean) => mapEvents((e) => (allow(e.object) ? e : undefined));

@@ -7,7 +7,7 @@ import { kindFor, kindForStorage } from "../resources/index.ts";
 import type { KubeObject } from "../resources/types.ts";
 import { materialize } from "../store/hub.ts";
 import { ObjectStore, type Committer } from "../store/object-store.ts";
-import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
+import { addUsage, newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { RECONCILERS } from "./registry.ts";
 import { controllerOf, type Action, type Observed } from "./types.ts";
 import { emptyObserved } from "./observed.ts";
@@ -124,6 +124,9 @@ export function concurrentGroups(actions: Action[]): Action[][] {
   return groups;
 }
 
+/** Per namespace, everything its controller runs did since this isolate started (runs race with tests' reads of lastRun). */
+export const RUN_TOTALS: Record<string, { runs: number; actionsApplied: number; d1: D1Usage }> = {};
+
 export class ControllerHost {
   private readonly store: ObjectStore;
   /** D1 work of this host, accumulated over its runs (a host is made per run by the hub). */
@@ -180,6 +183,10 @@ export class ControllerHost {
     // Still acting after MAX_PASSES means something keeps changing: come back soon rather than spin.
     if (passes === MAX_PASSES) requeue = Math.min(requeue ?? Infinity, 1000);
     this.lastRun = { passes, actionsApplied: applied, d1: minus(this.usage, atStart), lastPass: minus(this.usage, passStart), ms: Date.now() - started };
+    const totals = (RUN_TOTALS[this.namespace] ??= { runs: 0, actionsApplied: 0, d1: newUsage() });
+    totals.runs++;
+    totals.actionsApplied += applied;
+    addUsage(totals.d1, this.lastRun.d1);
     return { passes, actionsApplied: applied, requeueAfterMs: requeue };
   }
 

@@ -9,6 +9,7 @@ import { endpointSliceKind } from "./endpointslice.ts";
 import { eventKind } from "./event.ts";
 import { eventsV1Kind } from "./events-v1.ts";
 import { hpaKind } from "./horizontalpodautoscaler.ts";
+import { hpaV1Kind } from "./horizontalpodautoscaler-v1.ts";
 import { priorityClassKind } from "./priorityclass.ts";
 import { ingressKind } from "./ingress.ts";
 import { ingressClassKind } from "./ingressclass.ts";
@@ -30,7 +31,7 @@ import { secretKind } from "./secret.ts";
 import { serviceKind } from "./service.ts";
 import { serviceAccountKind } from "./serviceaccount.ts";
 import { statefulSetKind } from "./statefulset.ts";
-import type { ResourceKind } from "./types.ts";
+import type { KubeObject, ResourceKind } from "./types.ts";
 
 /** Every kind the API serves, in discovery order. */
 export const KINDS: ResourceKind[] = [
@@ -58,6 +59,7 @@ export const KINDS: ResourceKind[] = [
   endpointSliceKind,
   leaseKind,
   hpaKind,
+  hpaV1Kind,
   priorityClassKind,
   eventsV1Kind,
   podDisruptionBudgetKind,
@@ -82,7 +84,8 @@ export function kindForPath(group: string, version: string, plural: string): Res
   return byPath.get(`${group ? `${group}/` : ""}${version}/${plural}`);
 }
 
-const byStorage = new Map<string, ResourceKind>(KINDS.map((k) => [storageResource(k), k]));
+// Other versions (views) of a kind share its storage; the storage version is the kind stored.
+const byStorage = new Map<string, ResourceKind>(KINDS.filter((k) => !k.view).map((k) => [storageResource(k), k]));
 
 /** The kind stored under a storage prefix ("core/pods"). */
 export function kindForStorage(resource: string): ResourceKind | undefined {
@@ -103,3 +106,9 @@ export function groups(): Map<string, string[]> {
   }
   return out;
 }
+
+/** The object as the kind's version shows it (views convert from the stored version). */
+export const shownAs = (kind: ResourceKind, obj: KubeObject): KubeObject => (kind.view ? kind.view.fromStorage(obj) : obj);
+
+/** The object as it is stored (views convert to the stored version). */
+export const storedAs = (kind: ResourceKind, obj: KubeObject): KubeObject => (kind.view ? kind.view.toStorage(obj) : obj);

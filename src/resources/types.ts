@@ -91,6 +91,12 @@ export interface ResourceKind {
   noAgeColumn?: boolean;
   /** Top-level fields that are known for Strict field validation (besides apiVersion, kind, metadata). */
   fields?: string[];
+  /**
+   * Another version of a stored kind (autoscaling/v1 of autoscaling/v2 HPAs): objects are
+   * stored as `storage` and converted at the API's edge; defaults, validation and table
+   * columns are the storage version's.
+   */
+  view?: { storage: ResourceKind; toStorage(obj: KubeObject): KubeObject; fromStorage(obj: KubeObject): KubeObject };
 }
 
 export const FULL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];

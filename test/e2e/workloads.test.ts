@@ -111,18 +111,10 @@ describe("workload controllers with kubectl", () => {
     ok(await kubectl(cluster, ["create", "deployment", "api", "--image=localhost/busybox:1", "--replicas=1", ...NS]));
     ok(await kubectl(cluster, ["set", "resources", "deployment/api", "--requests=cpu=100m", ...NS]));
     ok(await kubectl(cluster, ["rollout", "status", "deployment/api", "--timeout=60s", ...NS], { timeoutMs: 70_000 }));
-    const hpa = {
-      apiVersion: "autoscaling/v2",
-      kind: "HorizontalPodAutoscaler",
-      metadata: { name: "api", namespace: "apps" },
-      spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" },
-        minReplicas: 1,
-        maxReplicas: 3,
-        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }],
-      },
-    };
-    ok(await kubectl(cluster, ["apply", "-f", "-"], { input: JSON.stringify(hpa) }));
+    // kubectl autoscale sends autoscaling/v1, served from the stored autoscaling/v2 object.
+    ok(await kubectl(cluster, ["autoscale", "deployment/api", "--min=1", "--max=3", "--cpu-percent=50", ...NS]));
+    const target = ok(await kubectl(cluster, ["get", "hpa.v2.autoscaling", "api", "-o", "jsonpath={.spec.metrics[0].resource.target.averageUtilization}", ...NS]));
+    assert.equal(target, "50");
     const pod = (await waitFor(cluster, ["get", "pods", "-l", "app=api", "-o", "jsonpath={.items[*].metadata.name}", ...NS], (o) => o.trim().split(" ").length === 1)).trim();
     // What a node agent reports: 250m used of 100m requested, 5x the 50% target. Like
     // Kubernetes, the HPA ignores cpu samples whose window began before the pod was Ready
