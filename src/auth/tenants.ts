@@ -4,8 +4,9 @@ import { ApiError, badRequest, invalid } from "../api/errors.ts";
 import { SYSTEM_NAMESPACES } from "../controllers/bootstrap.ts";
 import type { Env } from "../env.ts";
 import { namespaceKind } from "../resources/namespace.ts";
+import { resourceQuotaKind } from "../resources/resourcequota.ts";
 import { roleBindingKind } from "../resources/rolebinding.ts";
-import type { KubeObject } from "../resources/types.ts";
+import type { FieldError, KubeObject } from "../resources/types.ts";
 import { dns1123Label } from "../resources/validation.ts";
 import { ObjectStore } from "../store/object-store.ts";
 import { issueToken, revokeTenantTokens, tenantUid } from "./authn.ts";
@@ -19,6 +20,8 @@ import { RBAC_GROUP } from "./rbac.ts";
 
 export const TENANT_LABEL = "edgeplane.dev/tenant";
 export const TENANT_BINDING = "edgeplane-tenant-admin";
+/** The ResourceQuota `tenant create --quota` puts in each of the tenant's namespaces. */
+export const TENANT_QUOTA = "edgeplane-tenant-quota";
 export const tenantUser = (tenant: string) => `tenant:${tenant}`;
 export const tenantGroup = (tenant: string) => `edgeplane:tenant:${tenant}`;
 
@@ -42,6 +45,7 @@ export async function createTenant(env: Env, req: Request): Promise<{ status: nu
       if (SYSTEM_NAMESPACES.includes(ns)) errs.push({ field: `namespaces[${i}]`, message: `Invalid value: "${ns}": is a system namespace`, reason: "FieldValueInvalid" });
     }
   if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 0) errs.push({ field: "ttlSeconds", message: "Invalid value: must be a non-negative integer", reason: "FieldValueInvalid" });
+  const quota = tenantQuota(body.quota, errs);
   if (errs.length > 0) throw invalid(subject, String(name), errs);
 
   const store = new ObjectStore(env);
@@ -72,6 +76,7 @@ export async function createTenant(env: Env, req: Request): Promise<{ status: nu
       defaultAndValidate(roleBindingKind, rb);
       await createIgnoringExisting(store, roleBindingKind, rb);
     }
+    if (quota) await applyTenantQuota(store, ns, name, quota);
   }
   const uid = (await tenantUid(env, name)) ?? crypto.randomUUID();
   const issued = await issueToken(env, { username: tenantUser(name), uid, groups: [tenantGroup(name)], tenant: name, ttlSeconds: ttl as number });
@@ -82,11 +87,38 @@ export async function createTenant(env: Env, req: Request): Promise<{ status: nu
       apiVersion: "edgeplane.dev/v1",
       name,
       namespaces,
+      ...(quota ? { quota } : {}),
       user: { username: tenantUser(name), uid, groups: [tenantGroup(name)] },
       token: issued.token,
       expirationTimestamp: issued.expiresAt === null ? null : new Date(issued.expiresAt).toISOString().replace(/\.\d+Z$/, "Z"),
     },
   };
+}
+
+/** `quota` of the request (a map of resource names to quantities, as a ResourceQuota's spec.hard), validated. */
+function tenantQuota(quota: unknown, errs: FieldError[]): Record<string, string> | undefined {
+  if (quota === undefined || quota === null) return undefined;
+  const rq: KubeObject = { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: TENANT_QUOTA, namespace: "x" }, spec: { hard: quota } };
+  resourceQuotaKind.defaults?.(rq);
+  for (const e of resourceQuotaKind.validate?.(rq) ?? [])
+    errs.push({ field: e.field.replace(/^spec\.hard/, "quota"), message: e.message, reason: e.reason ?? "FieldValueInvalid" });
+  return (rq.spec as { hard: Record<string, string> }).hard;
+}
+
+/** Each of a tenant's namespaces gets (or has updated) the tenant's ResourceQuota; the tenant's `admin` role cannot change it. */
+async function applyTenantQuota(store: ObjectStore, ns: string, tenant: string, hard: Record<string, string>): Promise<void> {
+  const existing = await store.tryGet(resourceQuotaKind, ns, TENANT_QUOTA);
+  if (existing) {
+    await store.modify(resourceQuotaKind, ns, TENANT_QUOTA, (rq) => {
+      rq.spec = { ...((rq.spec as object) ?? {}), hard };
+      defaultAndValidate(resourceQuotaKind, rq, existing);
+      return rq;
+    });
+    return;
+  }
+  const rq: KubeObject = { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: TENANT_QUOTA, namespace: ns, labels: { [TENANT_LABEL]: tenant } }, spec: { hard } };
+  defaultAndValidate(resourceQuotaKind, rq);
+  await createIgnoringExisting(store, resourceQuotaKind, rq);
 }
 
 async function createIgnoringExisting(store: ObjectStore, kind: typeof namespaceKind, obj: KubeObject): Promise<void> {

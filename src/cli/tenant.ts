@@ -10,9 +10,10 @@ import { kubeconfigYaml } from "./kubeconfig.ts";
  * kubeconfig. `create` prints a kubeconfig for the tenant (its token appears nowhere else).
  */
 
-export const TENANT_USAGE = `  tenant create NAME --namespaces NS[,NS...] [--ttl DURATION] [--kubeconfig FILE]
+export const TENANT_USAGE = `  tenant create NAME --namespaces NS[,NS...] [--quota R=Q[,R=Q...]] [--ttl DURATION] [--kubeconfig FILE]
         create (or extend) a tenant: its namespaces, an admin RoleBinding in each, and a new
-        token; prints the tenant's kubeconfig (DURATION like 720h or 30d; default 90d, 0 = never expires)
+        token; prints the tenant's kubeconfig (DURATION like 720h or 30d; default 90d, 0 = never expires);
+        --quota (e.g. cpu=8,memory=16Gi,pods=100) puts a ResourceQuota with that hard limit in each namespace
   tenant revoke NAME [--kubeconfig FILE]
         revoke every token of a tenant
 `;
@@ -52,6 +53,17 @@ export function parseDuration(s: string): number {
   return Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "" | "s" | "m" | "h" | "d"];
 }
 
+/** "cpu=8,memory=16Gi,pods=100" as a ResourceQuota's hard map. */
+export function parseQuota(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq <= 0 || eq === part.length - 1) throw new Error(`invalid --quota entry "${part}" (use RESOURCE=QUANTITY, e.g. cpu=8)`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
 export function call(conn: AdminConnection, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -89,7 +101,13 @@ export async function tenantCommand(args: string[], projectRoot: string): Promis
     const namespaces = (flag(args, "namespaces") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
     if (namespaces.length === 0) throw new Error("tenant create needs --namespaces NS[,NS...]");
     const ttl = flag(args, "ttl");
-    const r = await call(conn, "POST", "/edgeplane/v1/tenants", { name, namespaces, ...(ttl !== undefined ? { ttlSeconds: parseDuration(ttl) } : {}) });
+    const quota = flag(args, "quota");
+    const r = await call(conn, "POST", "/edgeplane/v1/tenants", {
+      name,
+      namespaces,
+      ...(ttl !== undefined ? { ttlSeconds: parseDuration(ttl) } : {}),
+      ...(quota !== undefined ? { quota: parseQuota(quota) } : {}),
+    });
     if (r.status !== 201) throw new Error(`the control plane refused (${r.status}): ${r.body?.message ?? ""}`);
     process.stderr.write(
       `edgeplane: tenant "${name}" owns ${namespaces.join(", ")}; user ${r.body.user.username}; token expires ${r.body.expirationTimestamp ?? "never"}\n`,

@@ -1,9 +1,18 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster } from "./cluster.ts";
+import { PROJECT_ROOT, type LocalCluster } from "../../src/cli/local-cluster.ts";
+import { kubectl, startCluster, type KubectlResult } from "./cluster.ts";
+
+function cli(args: string[]): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    execFile(join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), [join(PROJECT_ROOT, "src/cli/main.ts"), ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 /** ResourceQuota, LimitRange and Secrets at rest under real kubectl. */
 
@@ -53,6 +62,15 @@ describe("quotas, limits and secrets at rest (real kubectl)", () => {
     assert.match(out, /pods\s+1\s+2/);
     assert.match(out, /requests\.cpu\s+500m\s+1/);
     assert.match(out, /requests\.memory\s+64Mi\s+1Gi/);
+  });
+
+  it("edgeplane tenant create --quota puts the tenant's quota in each namespace", async () => {
+    const r = await cli(["tenant", "create", "quotaco", "--namespaces", "qt-a,qt-b", "--quota", "pods=3,cpu=2", "--kubeconfig", cluster.kubeconfig]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const ns of ["qt-a", "qt-b"]) {
+      const hard = await kubectl(cluster, ["get", "quota", "edgeplane-tenant-quota", "-n", ns, "-o", "jsonpath={.spec.hard}"]);
+      assert.deepEqual(JSON.parse(hard.stdout), { cpu: "2", pods: "3" });
+    }
   });
 
   it("a LimitRange's max is enforced", async () => {

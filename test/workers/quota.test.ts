@@ -161,3 +161,31 @@ describe("LimitRange admission", () => {
     expect(podMax.body.message).toBe('pods "many" is forbidden: maximum memory usage per Pod is 1Gi, but limit is 1280Mi');
   });
 });
+
+describe("tenant create --quota", () => {
+  it("puts the tenant's ResourceQuota in each of its namespaces; the tenant is held to it and cannot change it", async () => {
+    const r = await apiJson("POST", "/edgeplane/v1/tenants", { name: "quotaco", namespaces: ["quotaco-a", "quotaco-b"], quota: { pods: "1", cpu: "2" } });
+    expect(r.status).toBe(201);
+    expect(r.body.quota).toEqual({ pods: "1", cpu: "2" });
+    for (const ns of ["quotaco-a", "quotaco-b"]) {
+      const rq = await apiJson("GET", `/api/v1/namespaces/${ns}/resourcequotas/edgeplane-tenant-quota`);
+      expect(rq.body.spec.hard).toEqual({ pods: "1", cpu: "2" });
+      expect(rq.body.metadata.labels).toEqual({ "edgeplane.dev/tenant": "quotaco" });
+    }
+    const token = r.body.token as string;
+    const p = (name: string) => pod(name, { requests: { cpu: "500m" } });
+    expect((await apiJson("POST", "/api/v1/namespaces/quotaco-a/pods", p("one"), { token })).status).toBe(201);
+    const second = await apiJson("POST", "/api/v1/namespaces/quotaco-a/pods", p("two"), { token });
+    expect(second.body.message).toBe('pods "two" is forbidden: exceeded quota: edgeplane-tenant-quota, requested: pods=1, used: pods=1, limited: pods=1');
+    const edit = await apiJson("DELETE", "/api/v1/namespaces/quotaco-a/resourcequotas/edgeplane-tenant-quota", undefined, { token });
+    expect(edit.status).toBe(403);
+    // Running it again updates the limit.
+    expect((await apiJson("POST", "/edgeplane/v1/tenants", { name: "quotaco", namespaces: ["quotaco-a"], quota: { pods: "2", cpu: "2" } })).status).toBe(201);
+    expect((await apiJson("POST", "/api/v1/namespaces/quotaco-a/pods", p("two"), { token })).status).toBe(201);
+    // A malformed quota is refused before anything is written.
+    const bad = await apiJson("POST", "/edgeplane/v1/tenants", { name: "badquota", namespaces: ["badquota-a"], quota: { pods: "lots" } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.message).toContain("quota[pods]");
+    expect((await apiJson("GET", "/api/v1/namespaces/badquota-a")).status).toBe(404);
+  });
+});
