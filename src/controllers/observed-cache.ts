@@ -20,6 +20,9 @@ export class ObservedCache {
   private rows?: Map<string, CachedRow>;
   /** Events that arrive while the first read runs, applied on top of it. */
   private pending?: LogEvent[];
+  private building?: Promise<Map<string, CachedRow>>;
+  /** Bumped by invalidate: a build that started before it is used once, not kept. */
+  private generation = 0;
 
   constructor(private readonly resources: readonly string[]) {}
 
@@ -34,22 +37,30 @@ export class ObservedCache {
   /** Forget everything: the next read goes to D1 (a conflict showed the cache may be stale). */
   invalidate(): void {
     this.rows = undefined;
+    this.generation++;
   }
 
   /** The observed rows of the namespace, ordered by resource then name (as one query would). */
   async read(db: Db, namespace: string): Promise<CachedRow[]> {
-    if (!this.rows) {
-      this.pending = [];
-      try {
-        const fresh = new Map<string, CachedRow>();
-        for (const r of await readObserved(db, namespace, this.resources)) fresh.set(`${r.resource}/${r.name}`, r);
-        for (const e of this.pending) this.applyOne(fresh, e);
-        this.rows = fresh;
-      } finally {
-        this.pending = undefined;
-      }
+    // Concurrent readers share one build.
+    const rows = this.rows ?? (await (this.building ??= this.build(db, namespace)));
+    return [...rows.values()].sort((a, b) => (a.resource === b.resource ? cmp(a.name, b.name) : cmp(a.resource, b.resource)));
+  }
+
+  private async build(db: Db, namespace: string): Promise<Map<string, CachedRow>> {
+    const pending: LogEvent[] = [];
+    const generation = this.generation;
+    this.pending = pending;
+    try {
+      const fresh = new Map<string, CachedRow>();
+      for (const r of await readObserved(db, namespace, this.resources)) fresh.set(`${r.resource}/${r.name}`, r);
+      for (const e of pending) this.applyOne(fresh, e);
+      if (generation === this.generation) this.rows = fresh;
+      return fresh;
+    } finally {
+      this.pending = undefined;
+      this.building = undefined;
     }
-    return [...this.rows.values()].sort((a, b) => (a.resource === b.resource ? cmp(a.name, b.name) : cmp(a.resource, b.resource)));
   }
 
   /** Revisions are global and increasing: an event older than what is held changes nothing. */

@@ -1,6 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { OBSERVED_STORAGE, RUN_TOTALS } from "../../src/controllers/host.ts";
+import { ObservedCache } from "../../src/controllers/observed-cache.ts";
+import { newUsage, openDb } from "../../src/store/revision-log.ts";
 import type { NamespaceHub } from "../../src/store/hub.ts";
 import { apiJson, createNamespace } from "./helpers.ts";
 
@@ -96,5 +98,25 @@ describe("controller host D1 usage", () => {
     await runInDurableObject(hub(ns), (h: NamespaceHub) => h.alarm());
     const last = (await stats(ns)).lastControllerRun!;
     expect(last.lastPass).toEqual({ queries: 0, rowsRead: 0, rowsWritten: 0 });
+  });
+
+  it("concurrent reads of a cold cache share one query, and events during the read are applied", async () => {
+    const ns = "usage-cache";
+    await createNamespace(ns);
+    const pod = (name: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name }, spec: { containers: [{ name: "c", image: "i" }] } });
+    expect((await apiJson("POST", `/api/v1/namespaces/${ns}/pods`, pod("a"))).status).toBe(201);
+    const usage = newUsage();
+    const cache = new ObservedCache(OBSERVED_STORAGE);
+    const db = openDb(env.DB, usage);
+    const [one, two] = await Promise.all([cache.read(db, ns), cache.read(db, ns)]);
+    expect(usage.queries).toBe(1);
+    expect(one.map((r) => r.name)).toEqual(["a"]);
+    expect(two).toEqual(one);
+    cache.apply([{ rev: Number.MAX_SAFE_INTEGER, type: "ADDED", key: `core/pods/${ns}/b`, resource: "core/pods", namespace: ns, name: "b", value: "{}" }]);
+    expect((await cache.read(db, ns)).map((r) => r.name)).toEqual(["a", "b"]);
+    expect(usage.queries).toBe(1);
+    cache.invalidate();
+    expect((await cache.read(db, ns)).map((r) => r.name)).toEqual(["a"]);
+    expect(usage.queries).toBe(2);
   });
 });
