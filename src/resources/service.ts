@@ -96,6 +96,33 @@ function carryAllocated(svc: KubeObject, old: KubeObject): void {
   }
 }
 
+/**
+ * As kube-apiserver's dropTypeDependentFields: a type change drops what the new type cannot have,
+ * when the user left it as it was (`kubectl patch` of `type` alone works, and releases node ports).
+ */
+function dropTypeDependentFields(svc: KubeObject, old: KubeObject): void {
+  const spec = specOf(svc);
+  const prev = specOf(old);
+  if (spec.type === prev.type) return;
+  if (spec.type === "ExternalName" && prev.type !== "ExternalName" && jsonEqual(spec.clusterIPs, prev.clusterIPs)) {
+    delete spec.clusterIP;
+    delete spec.clusterIPs;
+    delete spec.ipFamilies;
+    delete spec.ipFamilyPolicy;
+  }
+  if (needsNodePort(prev.type) && !needsNodePort(spec.type)) {
+    const ports = portsOf(svc);
+    const before = portsOf(old);
+    if (ports.length === before.length && ports.every((p, i) => (p.nodePort ?? 0) === (before[i].nodePort ?? 0))) for (const p of ports) delete p.nodePort;
+    delete spec.externalTrafficPolicy;
+    delete spec.healthCheckNodePort;
+  }
+  if (prev.type === "LoadBalancer" && spec.type !== "LoadBalancer") {
+    if (spec.allocateLoadBalancerNodePorts === prev.allocateLoadBalancerNodePorts) delete spec.allocateLoadBalancerNodePorts;
+    if (spec.loadBalancerClass === prev.loadBalancerClass) delete spec.loadBalancerClass;
+  }
+}
+
 function validatePorts(svc: KubeObject, errs: FieldError[]): void {
   const spec = specOf(svc);
   const ports = spec.ports;
@@ -173,7 +200,10 @@ export function validateService(svc: KubeObject, old?: KubeObject): FieldError[]
   if (name && /^[0-9]/.test(name) && dns1123Label(name, "metadata.name").length === 0) errs.push(...dns1035Label(name, "metadata.name"));
   if (!isObj(svc.spec)) return [required("spec")];
   const spec = specOf(svc);
-  if (old) carryAllocated(svc, old);
+  if (old) {
+    carryAllocated(svc, old);
+    dropTypeDependentFields(svc, old);
+  }
   enumField(errs, "spec.type", spec.type, SERVICE_TYPES);
   validatePorts(svc, errs);
   validateClusterIPs(svc, errs);

@@ -98,6 +98,16 @@ describe("service cluster IPs and node ports", () => {
     expect(port).toBeGreaterThanOrEqual(30000);
     const rows = await env.DB.prepare("SELECT id FROM allocations WHERE owner = 'core/services/alloc-np/later' ORDER BY id").all<{ id: string }>();
     expect(rows.results.map((r) => r.id)).toEqual([`ip:${plain.body.spec.clusterIP}`, `nodeport:${port}`]);
+
+    // Back to ClusterIP with only `type` changed: the node port is dropped and released for others.
+    const back = await apiJson("PATCH", "/api/v1/namespaces/alloc-np/services/later", { spec: { type: "ClusterIP" } }, { contentType: "application/merge-patch+json" });
+    expect(back.status).toBe(200);
+    expect(back.body.spec.ports[0].nodePort).toBeUndefined();
+    expect(back.body.spec.externalTrafficPolicy).toBeUndefined();
+    const left = await env.DB.prepare("SELECT id FROM allocations WHERE owner = 'core/services/alloc-np/later'").all<{ id: string }>();
+    expect(left.results.map((r) => r.id)).toEqual([`ip:${plain.body.spec.clusterIP}`]);
+    const reuse = await apiJson("POST", "/api/v1/namespaces/alloc-np/services", service("reuse", { type: "NodePort", ports: [{ port: 80, nodePort: port }] }));
+    expect(reuse.status).toBe(201);
   });
 
   it("in one group-committed batch, the second claim of an id fails and the first commits", async () => {
