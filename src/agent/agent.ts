@@ -84,7 +84,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
   const hollow = runtime.name === "hollow";
   // The runtimes that write container output to the agent's rotating log files.
-  const logs = runtime.name === "process" ? new ContainerLogStore(join(o.dataDir, "agent", "logs")) : undefined;
+  const logs = runtime.name === "process" || runtime.name === "podman" ? new ContainerLogStore(join(o.dataDir, "agent", "logs")) : undefined;
   const count = hollow ? Math.max(1, o.nodes ?? 1) : 1;
   const nodes: NodeAgent[] = [];
   for (let i = 0; i < count; i++) {

@@ -5,9 +5,12 @@ import { containerName, entrypointArgs, nodeTag, pullPolicy, runFlags } from "./
 import type { RuntimeInfo } from "./node-status.ts";
 import type { PodNetwork } from "./pod-network.ts";
 import { rfc3339 } from "./pod-status.ts";
+import type { LogSink } from "./container-logs.ts";
+import { cgroupUsage } from "./proc-stats.ts";
 import {
   StartError,
   type ContainerExit,
+  type ContainerStats,
   type ExecOptions,
   type ExecProcess,
   type PodSandbox,
@@ -53,7 +56,16 @@ export function podmanVersion(): { version?: string; error?: string } {
 interface Inspected {
   Id: string;
   Image: string;
-  State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string; Error?: string };
+  State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string; Error?: string; Pid?: number };
+}
+
+/** Copies a container's output into the agent's log files (kubectl logs), until it ends. */
+function followLogs(id: string, sink: LogSink): void {
+  const follower = spawn("podman", ["logs", "--follow", id], { stdio: ["ignore", "pipe", "pipe"] });
+  follower.stdout!.on("data", (d: Buffer) => sink.write("stdout", d));
+  follower.stderr!.on("data", (d: Buffer) => sink.write("stderr", d));
+  follower.once("close", () => sink.close());
+  follower.once("error", () => sink.close());
 }
 
 const podmanTime = (t: string | undefined): string | undefined => {
@@ -68,6 +80,8 @@ export class PodmanRuntime implements Runtime {
   private readonly netns = new Map<string, string>();
   /** Running container ids by "<pod uid>/<container>" (exec, exec probes). */
   private readonly byName = new Map<string, string>();
+  /** Main process of each running container (its cgroup is the container's). */
+  private readonly pids = new Map<string, number>();
   private readonly tag: string;
 
   constructor(
@@ -158,8 +172,11 @@ export class PodmanRuntime implements Runtime {
     this.running.set(id, { stop });
     const key = `${pod.metadata.uid}/${c.name}`;
     this.byName.set(key, id);
+    if (info?.State.Pid) this.pids.set(id, info.State.Pid);
+    if (req.log) followLogs(id, req.log);
     void exited.then(() => {
       this.running.delete(id);
+      this.pids.delete(id);
       if (this.byName.get(key) === id) this.byName.delete(key);
     });
     return { containerID: `podman://${id}`, imageID: info?.Image ? `sha256:${info.Image}` : "", startedAt, exited, stop };
@@ -204,6 +221,19 @@ export class PodmanRuntime implements Runtime {
       child.once("exit", (code, signal) => resolve(code ?? (signal ? 137 : 1)));
     });
     return { stdin: child.stdin ?? undefined, stdout: child.stdout!, stderr: child.stderr!, exited, kill: () => void child.kill("SIGKILL") };
+  }
+
+  /** Usage from each running container's cgroup. */
+  async stats(): Promise<ContainerStats[]> {
+    const out: ContainerStats[] = [];
+    for (const [key, id] of this.byName) {
+      const pid = this.pids.get(id);
+      const usage = pid ? cgroupUsage(pid) : undefined;
+      if (!usage) continue;
+      const slash = key.indexOf("/");
+      out.push({ podUid: key.slice(0, slash), container: key.slice(slash + 1), ...usage });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -71,3 +71,37 @@ export function parseNodeUsage(stat: string, meminfo: string): { cpuSeconds: num
 export function readNodeUsage(): { cpuSeconds: number; memoryBytes: number } {
   return parseNodeUsage(readFileSync("/proc/stat", "utf8"), readFileSync("/proc/meminfo", "utf8"));
 }
+
+/** A process's cgroup directories for CPU accounting and memory (cgroup v1 controllers, or the v2 unified one). */
+export function parseProcCgroup(text: string): { cpu?: string; memory?: string; unified?: string } {
+  const out: { cpu?: string; memory?: string; unified?: string } = {};
+  for (const line of text.split("\n")) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line.trim()) ?? [];
+    if (path === undefined) continue;
+    const names = controllers.split(",");
+    if (names.includes("cpuacct")) out.cpu = `/sys/fs/cgroup/${controllers}${path}`;
+    if (names.includes("memory")) out.memory = `/sys/fs/cgroup/memory${path}`;
+    if (controllers === "") out.unified = `/sys/fs/cgroup${path}`;
+  }
+  return out;
+}
+
+/** CPU seconds and memory of the cgroup a process is in (a podman container's). */
+export function cgroupUsage(pid: number): { cpuSeconds: number; memoryBytes: number } | undefined {
+  try {
+    const cg = parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, "utf8"));
+    if (cg.cpu && cg.memory) {
+      const ns = Number(readFileSync(`${cg.cpu}/cpuacct.usage`, "utf8"));
+      const mem = Number(readFileSync(`${cg.memory}/memory.usage_in_bytes`, "utf8"));
+      return { cpuSeconds: ns / 1e9, memoryBytes: mem };
+    }
+    if (cg.unified) {
+      const usec = Number(/^usage_usec (\d+)/m.exec(readFileSync(`${cg.unified}/cpu.stat`, "utf8"))?.[1] ?? NaN);
+      const mem = Number(readFileSync(`${cg.unified}/memory.current`, "utf8"));
+      return { cpuSeconds: usec / 1e6, memoryBytes: mem };
+    }
+  } catch {
+    /* gone, or no such controller here */
+  }
+  return undefined;
+}

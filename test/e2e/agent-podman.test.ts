@@ -81,6 +81,7 @@ describe("node agent: podman runtime", () => {
       runtime: "podman",
       dataDir: mkdtempSync(join(tmpdir(), "edgeplane-podman-")),
       statusUpdateMs: 1000,
+      metricsMs: 1000,
       log: (l) => logs.push(l),
     });
   });
@@ -256,6 +257,25 @@ describe("node agent: podman runtime", () => {
     const events = JSON.parse((await kubectl(cluster, ["get", "events", "--field-selector", "involvedObject.name=site", "-o", "json"])).stdout).items as Json[];
     assert.ok(events.some((e) => e.reason === "Killing" && e.message === "Container web failed liveness probe, will be restarted"));
     await kubectl(cluster, ["delete", "pod", "site", "--grace-period=0", "--force"]);
+  });
+
+  it("serves kubectl logs and kubectl top from podman containers", async () => {
+    const run = await kubectl(cluster, ["run", "talker", "--image=localhost/busybox:latest", "--overrides", JSON.stringify({ spec: { nodeName: NODE } }), "--", "sh", "-c", "echo hello-from-podman; echo oops >&2; sleep 600"]);
+    assert.equal(run.code, 0, run.stderr);
+    await waitFor(cluster, ["pod", "talker"], (p) => p?.status?.phase === "Running", "talker Running");
+    let out = "";
+    for (let i = 0; i < 40 && !out.includes("oops"); i++) {
+      out = (await kubectl(cluster, ["logs", "talker"])).stdout;
+      if (!out.includes("oops")) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(out, "hello-from-podman\noops\n");
+    let top = { code: 1, stdout: "", stderr: "" };
+    for (let i = 0; i < 60 && top.code !== 0; i++) {
+      top = await kubectl(cluster, ["top", "pod", "talker"]);
+      if (top.code !== 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.match(top.stdout, /^talker\s+\d+m\s+\d+Mi/m, top.stderr);
+    assert.equal((await kubectl(cluster, ["delete", "pod", "talker", "--grace-period=0", "--force"])).code, 0);
   });
 
   it("stopping the agent removes its containers, namespaces and bridge", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cpuRate, memoryQuantity, nodeMetrics, podMetrics } from "../../src/agent/metrics.ts";
-import { groupUsage, parseNodeUsage, parseProcStat } from "../../src/agent/proc-stats.ts";
+import { groupUsage, parseNodeUsage, parseProcCgroup, parseProcStat } from "../../src/agent/proc-stats.ts";
 import { nodeRule } from "../../src/auth/node-authorizer.ts";
 
 describe("proc stats", () => {
@@ -17,6 +17,16 @@ describe("proc stats", () => {
       { pid: 3, pgrp: 2, cpuSeconds: 0.5, rssBytes: 5 },
     ];
     expect(groupUsage(ps, 2)).toEqual({ cpuSeconds: 2.5, memoryBytes: 25 });
+  });
+
+  it("finds a process's cgroup directories (v1 controllers, or v2)", () => {
+    const v1 = "9:name=systemd:/\n4:memory:/libpod_parent/libpod-abc\n2:cpu,cpuacct:/libpod_parent/libpod-abc\n0::/\n";
+    expect(parseProcCgroup(v1)).toEqual({
+      cpu: "/sys/fs/cgroup/cpu,cpuacct/libpod_parent/libpod-abc",
+      memory: "/sys/fs/cgroup/memory/libpod_parent/libpod-abc",
+      unified: "/sys/fs/cgroup/",
+    });
+    expect(parseProcCgroup("0::/machine.slice/libpod-abc.scope\n")).toEqual({ unified: "/sys/fs/cgroup/machine.slice/libpod-abc.scope" });
   });
 
   it("reads the node's busy CPU and memory in use", () => {
