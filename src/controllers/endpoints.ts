@@ -232,7 +232,8 @@ export function desiredSlices(svc: KubeObject, pods: KubeObject[]): DesiredSlice
   const tolerateUnready = specOf(svc).publishNotReadyAddresses === true;
   const groups = new Map<string, DesiredSlice>();
   for (const pod of candidatePods(svc, pods)) {
-    const ports = endpointPorts(svc, pod);
+    // A slice's port always has a name ("" when unnamed), as Kubernetes writes it (kubectl describe relies on it).
+    const ports = endpointPorts(svc, pod).map((p) => ({ ...p, name: p.name ?? "" }));
     const serving = isPodReady(pod);
     const terminating = isBeingDeleted(pod);
     const ready = tolerateUnready || (serving && !terminating);

@@ -77,6 +77,9 @@ describe("services with kubectl", () => {
     assert.match(slices[1], new RegExp(`^web-[a-z0-9]{5}\\s+IPv4\\s+8080\\s+${podIPs.map((ip) => ip.replace(/\./g, "\\.")).join(",")}\\s+\\S+$`));
     const conditions = ok(await kubectl(cluster, ["get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "jsonpath={.items[0].endpoints[*].conditions.ready}", ...NS]));
     assert.equal(conditions, "true true");
+    const described = ok(await kubectl(cluster, ["describe", "service", "web", ...NS]));
+    assert.match(described, new RegExp(`^IP:\\s+${svc.spec.clusterIP.replace(/\./g, "\\.")}$`, "m"));
+    assert.match(described, new RegExp(`^Endpoints:\\s+${podIPs.map((ip) => `${ip.replace(/\./g, "\\.")}:8080`).join(",")}$`, "m"));
   });
 
   it("scaling the deployment adds an endpoint", async () => {

@@ -100,7 +100,7 @@ describe("endpoints controller", () => {
           kind: "EndpointSlice",
           metadata: { generateName: "web-", labels: { team: "a", ...sliceLabels("web") }, ownerReferences: owner("web") },
           addressType: "IPv4",
-          ports: [{ port: 8080, protocol: "TCP" }],
+          ports: [{ name: "", port: 8080, protocol: "TCP" }],
           endpoints: [
             { addresses: ["10.244.0.2"], conditions: { ready: true, serving: true, terminating: false }, nodeName: "n1", targetRef: ref("b") },
             { addresses: ["10.244.0.3"], conditions: { ready: true, serving: true, terminating: false }, nodeName: "n1", targetRef: ref("a") },
