@@ -160,6 +160,8 @@ class Watcher {
 
 interface PendingCommit {
   writes: Write[];
+  /** Admission only (a dry-run create): checked as a batch of its own, answered, never committed. */
+  dryRun?: boolean;
   resolve: (r: WriteResult[]) => void;
   reject: (e: unknown) => void;
 }
@@ -215,6 +217,18 @@ export class NamespaceHub extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Dry-run admission of writes (server-side dry-run creates): answered as a commit would be,
+   * denied or with what admission changed (`value`, `rev` 0), without writing or charging anything.
+   */
+  async admitDryRun(name: string, writes: Write[]): Promise<WriteResult[]> {
+    await this.remember(name);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ writes, resolve, reject, dryRun: true });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
@@ -226,12 +240,18 @@ export class NamespaceHub extends DurableObject<Env> {
         while (
           this.queue.length > 0 &&
           (batch.length === 0 ||
-            (count + this.queue[0].writes.length <= MAX_BATCH && bytes + sizeOf(this.queue[0]) <= MAX_BATCH_BYTES))
+            (!batch[0].dryRun && !this.queue[0].dryRun &&
+              count + this.queue[0].writes.length <= MAX_BATCH && bytes + sizeOf(this.queue[0]) <= MAX_BATCH_BYTES))
         ) {
           const next = this.queue.shift()!;
           batch.push(next);
           count += next.writes.length;
           bytes += sizeOf(next);
+        }
+        if (batch[0].dryRun) {
+          const [p] = await this.admitQuota(batch);
+          p?.resolve(p.writes.map((w) => ({ ok: true, rev: 0, ...(this.quotaLedger?.rewritten.has(w) ? { value: w.value } : {}) })));
+          continue;
         }
         // The log gets Secrets sealed; watchers get them in the clear (as every read path opens them).
         const admitted = await this.sealSecrets(await this.admitQuota(batch));

@@ -244,10 +244,22 @@ export class ObjectStore {
     if (opts.dryRun) {
       const existing = await this.tryGet(kind, m.namespace ?? "", m.name!);
       if (existing) throw alreadyExists(kind, m.name!);
-      return obj;
+      return kind.namespaced ? this.admitDryRun(kind, obj) : obj;
     }
     if (allocation) return allocation.commit(() => this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj));
     return this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj);
+  }
+
+  /** A dry-run create goes through its namespace hub's admission (ResourceQuota, LimitRange) without being written. */
+  private async admitDryRun(kind: ResourceKind, obj: KubeObject): Promise<KubeObject> {
+    const w = this.write(kind, "ADDED", obj, null);
+    const name = hubName(w.namespace);
+    const [result] = await this.env.HUB.get(this.env.HUB.idFromName(name)).admitDryRun(name, [w]);
+    if (!result.ok) throw forbidden(result.denied ?? `${kind.plural} "${w.name}" is forbidden`);
+    if (result.value === undefined) return obj;
+    const admitted = JSON.parse(result.value) as KubeObject;
+    delete admitted.metadata.resourceVersion;
+    return admitted;
   }
 
   /**

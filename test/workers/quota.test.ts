@@ -189,3 +189,25 @@ describe("tenant create --quota", () => {
     expect((await apiJson("GET", "/api/v1/namespaces/badquota-a")).status).toBe(404);
   });
 });
+
+describe("dry-run creates", () => {
+  it("go through quota and LimitRange admission without being stored or charged", async () => {
+    await createNamespace("rq-dry");
+    await apiJson("POST", "/api/v1/namespaces/rq-dry/resourcequotas", quota("pods", { pods: "1" }));
+    await apiJson("POST", "/api/v1/namespaces/rq-dry/limitranges", {
+      apiVersion: "v1",
+      kind: "LimitRange",
+      metadata: { name: "defaults" },
+      spec: { limits: [{ type: "Container", defaultRequest: { cpu: "50m" } }] },
+    });
+    const dry = await apiJson("POST", "/api/v1/namespaces/rq-dry/pods?dryRun=All", pod("a"));
+    expect(dry.status).toBe(201);
+    expect(dry.body.spec.containers[0].resources).toEqual({ requests: { cpu: "50m" } });
+    expect(dry.body.metadata.resourceVersion).toBeUndefined();
+    expect((await apiJson("GET", "/api/v1/namespaces/rq-dry/pods/a")).status).toBe(404);
+    expect((await apiJson("POST", "/api/v1/namespaces/rq-dry/pods", pod("a"))).status).toBe(201);
+    const over = await apiJson("POST", "/api/v1/namespaces/rq-dry/pods?dryRun=All", pod("b"));
+    expect(over.status).toBe(403);
+    expect(over.body.message).toBe('pods "b" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=1, limited: pods=1');
+  });
+});
