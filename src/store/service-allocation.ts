@@ -157,6 +157,8 @@ const cause = (field: string, value: string, message: string) => ({ reason: "Fie
 export class ServiceAllocation {
   private readonly autoIP = new Set<string>();
   private readonly autoPorts = new Map<number, number>(); // port index -> nodePort picked here
+  /** Values another Service took at commit time: never picked again by this allocation. */
+  private readonly lost = new Set<string>();
   private readonly ipRange: Range;
 
   constructor(
@@ -183,7 +185,8 @@ export class ServiceAllocation {
     if (!ip && Array.isArray(families) && families[0] === "IPv6")
       this.fail([cause("spec.ipFamilies[0]", '"IPv6"', "not configured on this cluster")]);
     if (!ip) {
-      const v = await pickFree(this.db, this.ipRange, (n) => ipClaim(intToIp(n)), new Set(), "ip:");
+      const taken = [...this.lost].filter((id) => id.startsWith("ip:")).map((id) => ipToInt(id.slice(3)));
+      const v = await pickFree(this.db, this.ipRange, (n) => ipClaim(intToIp(n)), new Set(taken), "ip:");
       if (v === undefined) this.fail([cause("spec.clusterIPs", "[]string(nil)", `failed to allocate a serviceIP: range is full`)]);
       this.setIP(intToIp(v));
       this.autoIP.add(intToIp(v));
@@ -204,7 +207,8 @@ export class ServiceAllocation {
         if (!before.has(portClaim(p.nodePort))) given.push({ i, port: p.nodePort });
         continue;
       }
-      const v = await pickFree(this.db, nodePortRange(), portClaim, new Set(mine), "nodeport:");
+      const lostPorts = [...this.lost].filter((id) => id.startsWith("nodeport:")).map((id) => Number(id.slice(9)));
+      const v = await pickFree(this.db, nodePortRange(), portClaim, new Set([...mine, ...lostPorts]), "nodeport:");
       if (v === undefined) this.fail([cause(`spec.ports[${i}].nodePort`, "0", "failed to allocate a nodePort: range is full")]);
       p.nodePort = v;
       mine.add(v);
@@ -231,6 +235,7 @@ export class ServiceAllocation {
         return await write();
       } catch (e) {
         if (!(e instanceof AllocationRace)) throw e;
+        for (const id of e.ids) this.lost.add(id);
         const spec = this.svc.spec as Spec;
         const userIP = e.ids.find((id) => id.startsWith("ip:") && !this.autoIP.has(id.slice(3)));
         if (userIP) this.fail([cause("spec.clusterIPs", `[]string{${JSON.stringify(userIP.slice(3))}}`, `failed to allocate IP ${userIP.slice(3)}: provided IP is already allocated`)]);

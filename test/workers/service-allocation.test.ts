@@ -1,6 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { commitWrites, openDb, type Write } from "../../src/store/revision-log.ts";
+import { AllocationRace, ServiceAllocation } from "../../src/store/service-allocation.ts";
+import type { KubeObject } from "../../src/resources/types.ts";
 import { apiJson, createNamespace } from "./helpers.ts";
 
 /** Cluster IPs and node ports: allocated atomically with the Service's commit. */
@@ -129,5 +131,33 @@ describe("service cluster IPs and node ports", () => {
     expect(objects.results).toEqual([{ name: "one" }]);
     const rows = await env.DB.prepare("SELECT id, owner FROM allocations WHERE id = 'ip:10.96.250.1'").all();
     expect(rows.results).toEqual([{ id: "ip:10.96.250.1", owner: "core/services/alloc-batch/one" }]);
+  });
+
+  it("losing the race for a picked value picks another; losing it for a chosen one is the 422", async () => {
+    const db = openDb(env.DB);
+    const svc = service("picked", { type: "NodePort" }) as unknown as KubeObject;
+    const a = new ServiceAllocation(db, env, svc, undefined, "core/services/alloc-retry/picked");
+    await a.allocate();
+    const spec = svc.spec as { clusterIP: string; ports: { nodePort: number }[] };
+    const [firstIP, firstPort] = [spec.clusterIP, spec.ports[0].nodePort];
+    const seen: [string, number][] = [];
+    const result = await a.commit(async () => {
+      seen.push([spec.clusterIP, spec.ports[0].nodePort]);
+      if (seen.length === 1) throw new AllocationRace([`ip:${firstIP}`, `nodeport:${firstPort}`]);
+      return "committed";
+    });
+    expect(result).toBe("committed");
+    expect(seen).toHaveLength(2);
+    expect(seen[1][0]).not.toBe(firstIP);
+    expect(seen[1][1]).not.toBe(firstPort);
+    expect(spec.clusterIP).toMatch(/^10\.96\./);
+
+    const chosen = service("chosen", { clusterIP: "10.96.77.7" }) as unknown as KubeObject;
+    const b = new ServiceAllocation(db, env, chosen, undefined, "core/services/alloc-retry/chosen");
+    await b.allocate();
+    await expect(b.commit(() => Promise.reject(new AllocationRace(["ip:10.96.77.7"])))).rejects.toMatchObject({
+      code: 422,
+      message: 'Service "chosen" is invalid: spec.clusterIPs: Invalid value: []string{"10.96.77.7"}: failed to allocate IP 10.96.77.7: provided IP is already allocated',
+    });
   });
 });
