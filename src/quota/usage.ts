@@ -66,6 +66,7 @@ export function resourceOfName(name: string): string | undefined {
     "requests.storage": "core/persistentvolumeclaims",
   };
   if (name in legacy) return legacy[name];
+  if (/\.storageclass\.storage\.k8s\.io\/(requests\.storage|persistentvolumeclaims)$/.test(name)) return "core/persistentvolumeclaims";
   if (name.startsWith("count/")) {
     const rest = name.slice("count/".length);
     const dot = rest.indexOf(".");
@@ -136,7 +137,7 @@ export function objectUsage(resource: string, obj: KubeObject): Usage {
       const { requests, limits } = podComputeUsage(spec);
       for (const [k, v] of Object.entries(requests)) {
         usage[`requests.${k}`] = v;
-        if (COMPUTE.includes(k)) usage[k] = v;
+        if (COMPUTE.includes(k) || k.startsWith("hugepages-")) usage[k] = v;
       }
       for (const [k, v] of Object.entries(limits)) usage[`limits.${k}`] = v;
       break;
@@ -153,6 +154,12 @@ export function objectUsage(resource: string, obj: KubeObject): Usage {
       const req = isObj(spec.resources) && isObj(spec.resources.requests) ? spec.resources.requests.storage : undefined;
       const n = toNano(req);
       if (n !== undefined) usage["requests.storage"] = n;
+      // Per StorageClass: <class>.storageclass.storage.k8s.io/requests.storage and .../persistentvolumeclaims.
+      const sc = typeof spec.storageClassName === "string" && spec.storageClassName ? spec.storageClassName : undefined;
+      if (sc) {
+        usage[`${sc}.storageclass.storage.k8s.io/persistentvolumeclaims`] = ONE;
+        if (n !== undefined) usage[`${sc}.storageclass.storage.k8s.io/requests.storage`] = n;
+      }
       break;
     }
     case "core/secrets":

@@ -67,6 +67,21 @@ describe("quota arithmetic", () => {
       persistentvolumeclaims: "1",
       "requests.storage": "5Gi",
     });
+    expect(
+      fmt(objectUsage("core/persistentvolumeclaims", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: {}, spec: { storageClassName: "gold", resources: { requests: { storage: "1Gi" } } } })),
+    ).toEqual({
+      "count/persistentvolumeclaims": "1",
+      persistentvolumeclaims: "1",
+      "requests.storage": "1Gi",
+      "gold.storageclass.storage.k8s.io/persistentvolumeclaims": "1",
+      "gold.storageclass.storage.k8s.io/requests.storage": "1Gi",
+    });
+    expect(resourceOfName("gold.storageclass.storage.k8s.io/requests.storage")).toBe("core/persistentvolumeclaims");
+    expect(fmt(objectUsage("core/pods", podWith([{ name: "h", resources: { limits: { "hugepages-2Mi": "4Mi" } } }])))).toMatchObject({
+      "requests.hugepages-2Mi": "4Mi",
+      "hugepages-2Mi": "4Mi",
+      "limits.hugepages-2Mi": "4Mi",
+    });
     expect(countName("apps/deployments")).toBe("count/deployments.apps");
     expect(resourceOfName("count/deployments.apps")).toBe("apps/deployments");
     expect(resourceOfName("count/secrets")).toBe("core/secrets");
