@@ -120,6 +120,29 @@ function ratioConstraint(type: string, name: string, enforced: unknown, requests
   return undefined;
 }
 
+/**
+ * PersistentVolumeClaim items: min and max of what the claim requests (`spec.resources.requests`),
+ * as Kubernetes' PersistentVolumeClaimValidateLimitFunc (a claim's limits are not user input there).
+ */
+export function claimLimitViolations(claim: KubeObject, limitRanges: KubeObject[]): string | undefined {
+  const errs: string[] = [];
+  const spec = isObj(claim.spec) ? claim.spec : {};
+  const requests = isObj(spec.resources) && isObj(spec.resources.requests) ? spec.resources.requests : {};
+  for (const it of items(limitRanges, "PersistentVolumeClaim")) {
+    for (const k of Object.keys(it.min).sort()) {
+      const e = minConstraint(it.type, k, it.min[k], requests, {});
+      if (e) errs.push(e);
+    }
+    for (const k of Object.keys(it.max).sort()) {
+      const enforced = it.max[k];
+      if (!(k in requests)) errs.push(`maximum ${k} usage per ${it.type} is ${q(enforced)}.  No request is specified`);
+      else if ((toNano(requests[k]) ?? 0n) > (toNano(enforced) ?? 0n)) errs.push(`maximum ${k} usage per ${it.type} is ${q(enforced)}, but request is ${q(requests[k])}`);
+    }
+  }
+  if (errs.length === 0) return undefined;
+  return errs.length === 1 ? errs[0] : `[${errs.join(", ")}]`;
+}
+
 function check(errs: string[], it: Item, requests: Obj, limits: Obj): void {
   const keys = (o: Obj) => Object.keys(o).sort();
   for (const k of keys(it.min)) {

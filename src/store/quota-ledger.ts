@@ -15,7 +15,7 @@ import {
   type ScopeFacts,
   type Usage,
 } from "../quota/usage.ts";
-import { applyLimitRangeDefaults, limitRangeViolations } from "../quota/limit-ranger.ts";
+import { applyLimitRangeDefaults, claimLimitViolations, limitRangeViolations } from "../quota/limit-ranger.ts";
 import type { Db, LogEvent, Write } from "./revision-log.ts";
 
 /**
@@ -179,7 +179,13 @@ export class QuotaLedger {
       if (ranges.length === 0) return undefined;
       for (let j = 0; j < writes.length; j++) {
         const w = writes[j];
-        if (w.resource !== "core/pods" || w.type !== "ADDED" || w.expectedRev !== null) continue;
+        if (w.type !== "ADDED" || w.expectedRev !== null) continue;
+        if (w.resource === "core/persistentvolumeclaims") {
+          const violation = claimLimitViolations(JSON.parse(w.value) as KubeObject, ranges);
+          if (violation) return forbiddenPrefix(w.resource, w.name) + violation;
+          continue;
+        }
+        if (w.resource !== "core/pods") continue;
         const pod = JSON.parse(w.value) as KubeObject;
         if (applyLimitRangeDefaults(pod, ranges)) {
           writes[j] = { ...w, value: JSON.stringify(pod) };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { reconcile } from "../../src/controllers/resource-quota.ts";
 import { emptyObserved } from "../../src/controllers/observed.ts";
-import { applyLimitRangeDefaults, limitRangeViolations } from "../../src/quota/limit-ranger.ts";
+import { applyLimitRangeDefaults, claimLimitViolations, limitRangeViolations } from "../../src/quota/limit-ranger.ts";
 import {
   countName,
   exceeds,
@@ -148,6 +148,19 @@ describe("LimitRange merging", () => {
       "cpu max limit to request ratio per Pod is 4, but provided ratio is 5.000000",
     );
     expect(limitRangeViolations(podWith([{ name: "a", resources: { requests: { cpu: "200m" }, limits: { cpu: "800m", memory: "1Gi" } } }]), [range])).toBeUndefined();
+  });
+});
+
+describe("LimitRange on claims", () => {
+  it("checks a claim's requested storage against min and max", () => {
+    const range: KubeObject = { apiVersion: "v1", kind: "LimitRange", metadata: { name: "l" }, spec: { limits: [{ type: "PersistentVolumeClaim", min: { storage: "1Gi" }, max: { storage: "2Gi" } }] } };
+    const claim = (storage?: string): KubeObject => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "c" }, spec: { resources: storage ? { requests: { storage } } : {} } });
+    expect(claimLimitViolations(claim("5Gi"), [range])).toBe("maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 5Gi");
+    expect(claimLimitViolations(claim("512Mi"), [range])).toBe("minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 512Mi");
+    expect(claimLimitViolations(claim(), [range])).toBe(
+      "[minimum storage usage per PersistentVolumeClaim is 1Gi.  No request is specified, maximum storage usage per PersistentVolumeClaim is 2Gi.  No request is specified]",
+    );
+    expect(claimLimitViolations(claim("1536Mi"), [range])).toBeUndefined();
   });
 });
 

@@ -159,6 +159,22 @@ describe("LimitRange admission", () => {
     expect(ratio.body.message).toBe('pods "ratio" is forbidden: memory max limit to request ratio per Container is 2, but provided ratio is 3.000000');
     const podMax = await apiJson("POST", "/api/v1/namespaces/lr-max/pods", pod("many", undefined, 5));
     expect(podMax.body.message).toBe('pods "many" is forbidden: maximum memory usage per Pod is 1Gi, but limit is 1280Mi');
+    await apiJson("POST", "/api/v1/namespaces/lr-max/limitranges", {
+      apiVersion: "v1",
+      kind: "LimitRange",
+      metadata: { name: "claims" },
+      spec: { limits: [{ type: "PersistentVolumeClaim", max: { storage: "2Gi" } }] },
+    });
+    const claim = (name: string, storage: string) => ({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage } } },
+    });
+    const bigClaim = await apiJson("POST", "/api/v1/namespaces/lr-max/persistentvolumeclaims", claim("big", "5Gi"));
+    expect(bigClaim.status).toBe(403);
+    expect(bigClaim.body.message).toBe('persistentvolumeclaims "big" is forbidden: maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 5Gi');
+    expect((await apiJson("POST", "/api/v1/namespaces/lr-max/persistentvolumeclaims", claim("small", "1Gi"))).status).toBe(201);
   });
 });
 
