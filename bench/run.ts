@@ -6,6 +6,7 @@ import type { LocalCluster } from "../src/cli/local-cluster.ts";
 import { runGets, runOps, VALUE_BYTES, type Objects, type OpFigures, type OpKind } from "./api.ts";
 import { listeningPorts, pidsWithRole, ROLE_PROXY, ROLE_WORKER, ROLE_WRANGLER, serverRoles, type RoleOf } from "./cpu.ts";
 import { POD_STARTUP_SLO_P99_MS, RunLog, runControllersBench, type ControllersResults } from "./controllers.ts";
+import { KUBE_SCHEDULER_REFERENCE, runSchedulerBench, type SchedulerBenchResults } from "./scheduler.ts";
 import { ensureEtcd, runEtcdOps, startEtcd, type Etcd } from "./etcd.ts";
 import { Client } from "./http.ts";
 import { fmt, fmtInt, table } from "./report.ts";
@@ -23,12 +24,13 @@ import { WatchTracker, type WatchFigures } from "./watch.ts";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
-/** Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`; none named: all. */
-const PARTS = ["api", "controllers"] as const;
+/** Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`; none named: all. */
+const PARTS = ["api", "controllers", "scheduler"] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
 const RUN_API = named.length === 0 || named.includes("api");
 const RUN_CONTROLLERS = named.length === 0 || named.includes("controllers");
+const RUN_SCHEDULER = named.length === 0 || named.includes("scheduler");
 const envInt = (name: string, dflt: number) => {
   const v = process.env[name];
   const n = v === undefined || v === "" ? dflt : Number(v);
@@ -46,7 +48,12 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0)) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0)) * 1000;
+/** The scheduler bench: hollow nodes (one agent process), bare pods created, requests in flight, phase budget. */
+const SCHED_NODES = envInt("BENCH_SCHED_NODES", quick ? 100 : 1000);
+const SCHED_PODS = envInt("BENCH_SCHED_PODS", quick ? 300 : 3000);
+const SCHED_CONCURRENCY = envInt("BENCH_SCHED_CONCURRENCY", 64);
+const SCHED_BUDGET_MS = envInt("BENCH_SCHED_BUDGET_S", 150) * 1000;
 /** The controllers bench: Deployment size, hollow nodes, hollow kubelet requests in flight, phase budget. */
 const REPLICAS = envInt("BENCH_REPLICAS", quick ? 200 : 1000);
 const CTL_NODES = envInt("BENCH_CTL_NODES", 5);
@@ -118,6 +125,7 @@ interface Results {
   edgeplane: { startupS: number; ops: (OpFigures & { scope: Scope })[]; watch: WatchRow[] };
   etcd: { skipped?: string; version?: string; ops: OpFigures[] };
   controllers?: ControllersResults & { startupS: number };
+  scheduler?: SchedulerBenchResults & { startupS: number };
   comparison: {
     concurrency: number;
     edgeplaneCreateOpsPerSec: number;
@@ -395,6 +403,61 @@ async function benchControllers(): Promise<void> {
   }
 }
 
+/** The scheduler bench on a stack of its own: hollow nodes in this process, bare pods through the API. */
+async function benchScheduler(): Promise<void> {
+  const snap = snapshotProject(SOURCE);
+  tempDirs.push(snap.root);
+  results.config.source = snap.describe;
+  const { startLocalCluster } = await loadLocalCluster(snap.root);
+  const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-bench-data-"));
+  tempDirs.push(dataDir);
+  log(`scheduler: starting the local stack from a ${snap.describe}`);
+  const s0 = performance.now();
+  cluster = await startLocalCluster({ dataDir, log, verbose: process.env.BENCH_VERBOSE === "1" });
+  const startupS = round((performance.now() - s0) / 1000, 1);
+  const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: SCHED_CONCURRENCY + 4, timeoutMs: 60_000 });
+  try {
+    const r = await runSchedulerBench(
+      snap.root,
+      { url: cluster.url, token: cluster.token },
+      client,
+      { namespace: "bench-sched", nodes: SCHED_NODES, pods: SCHED_PODS, concurrency: SCHED_CONCURRENCY, budgetMs: SCHED_BUDGET_MS },
+      log,
+    );
+    results.scheduler = { ...r, startupS };
+    results.findings.push(...r.findings);
+  } finally {
+    client.close();
+    log("stopping wrangler");
+    const c = cluster;
+    cluster = undefined;
+    await c?.stop();
+  }
+}
+
+function printScheduler(out: string[]): void {
+  const s = results.scheduler;
+  if (!s) {
+    out.push("7. Scheduler: no figures (the part was aborted; see the findings)");
+    out.push("");
+    return;
+  }
+  out.push(
+    `7. Scheduler: ${s.config.nodes} hollow nodes in one agent process (registered in ${s.registerS} s), ${s.config.pods} bare pods created ` +
+      `(${s.config.concurrency} in flight) in ${fmt(s.createS, 1)} s (${fmtInt(s.createdPerSec)}/s); ${s.bound} bound on ${s.nodesUsed} nodes, ${s.ready} Ready`,
+  );
+  const l = (name: string, x: LatencySummary) => [name, x.samples, fmt(x.p50, 0), fmt(x.p90, 0), fmt(x.p99, 0), fmt(x.max, 0)];
+  out.push(
+    table(
+      ["", "pods/s bound", "s", `kube-scheduler ${KUBE_SCHEDULER_REFERENCE.low}-${KUBE_SCHEDULER_REFERENCE.high}/s`, "ratio"],
+      [["first create sent -> last binding seen", fmtInt(s.boundPerSec), fmt(s.scheduleS, 2), "5,000 nodes (CI minimum)", `${fmt(s.ratioLow, 2)}-${fmt(s.ratioHigh, 2)}`]],
+    ),
+  );
+  out.push(table(["latency (ms)", "samples", "p50", "p90", "p99", "max"], [l("create sent -> bound seen", s.toBound), l("pod startup: create sent -> Ready seen", s.startup)]));
+  out.push(`   hollow agent meanwhile: ${s.agentLeaseRenewals} lease renewals, ${s.agentStatusPosts} node status posts`);
+  out.push("");
+}
+
 async function benchEtcd(found: ReturnType<typeof ensureEtcd>): Promise<void> {
   if ("skip" in found) {
     results.etcd.skipped = found.skip;
@@ -502,10 +565,11 @@ function print(): void {
   const cfg = results.config;
   out.push("");
   out.push(`Edgeplane bench, ${results.startedAt}: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadavg1mAtStart} at start`);
-  out.push(`Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : results.controllers?.startupS} s`);
+  out.push(`Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : results.scheduler?.startupS} s`);
   out.push("'other load' = CPU used by processes outside this bench meanwhile, in cores (of " + m.cpus + ")");
   if (RUN_API) printApi(out);
   if (RUN_CONTROLLERS) printControllers(out);
+  if (RUN_SCHEDULER) printScheduler(out);
   const met = results.targets.filter((t) => t.met).length;
   out.push(`Targets met: ${met}/${results.targets.length}`);
   for (const t of results.targets.filter((x) => !x.met)) out.push(`  missed: ${t.name} = ${t.value} (target ${t.target})`);
@@ -723,6 +787,13 @@ async function main(): Promise<number> {
     failed = true;
     results.findings.push(`controllers bench aborted: ${String(e).slice(0, 1000)}`);
     log(`controllers bench aborted: ${String(e)}`);
+  }
+  try {
+    if (RUN_SCHEDULER) await benchScheduler();
+  } catch (e) {
+    failed = true;
+    results.findings.push(`scheduler bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`scheduler bench aborted: ${String(e)}`);
   } finally {
     await cleanup();
   }
