@@ -56,3 +56,20 @@ export async function readEvents(res: Response, count: number, ms = 5000): Promi
   await reader.cancel().catch(() => {});
   return events;
 }
+
+/**
+ * Retries `check` (assertions) until it passes or `ms` pass, calling `between` before each retry
+ * (e.g. running a Durable Object's alarm): for state that controllers reach on their own time.
+ */
+export async function eventually<T>(check: () => Promise<T>, between: () => Promise<unknown> = async () => {}, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    await between();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -36,10 +36,10 @@ async function boundPod(ns: string, name: string, nodeName: string, tolerations?
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name },
-    spec: { containers: [{ name: "c", image: "i" }], ...(tolerations ? { tolerations } : {}) },
+    // Placed already (the scheduler would otherwise race the test to bind it).
+    spec: { nodeName, containers: [{ name: "c", image: "i" }], ...(tolerations ? { tolerations } : {}) },
   });
   expect(r.status).toBe(201);
-  expect((await apiJson("POST", `/api/v1/namespaces/${ns}/pods/${name}/binding`, { apiVersion: "v1", kind: "Binding", metadata: { name }, target: { kind: "Node", name: nodeName } })).status).toBe(201);
   const st = await apiJson("PATCH", `/api/v1/namespaces/${ns}/pods/${name}/status`, { status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] } }, { contentType: "application/merge-patch+json" });
   expect(st.status).toBe(200);
 }

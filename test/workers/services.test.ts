@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { apiJson, createNamespace } from "./helpers.ts";
+import { apiJson, createNamespace, eventually } from "./helpers.ts";
 
 /** Services: endpoints kept by the namespace hub's controllers. */
 
@@ -43,7 +43,14 @@ describe("endpoints controller in the namespace hub", () => {
     await setStatus(ns, "b", "10.244.1.3", false);
     await settle(ns);
 
-    const ep = (await apiJson("GET", `/api/v1/namespaces/${ns}/endpoints/web`)).body;
+    // The hub's own alarm may be running the controllers right now: wait for the result.
+    const ep = await eventually(async () => {
+      const ep = (await apiJson("GET", `/api/v1/namespaces/${ns}/endpoints/web`)).body;
+      expect(ep.subsets?.[0]?.notReadyAddresses?.length).toBe(1);
+      const sliced = (await apiJson("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`)).body.items;
+      expect(sliced[0]?.endpoints?.length).toBe(2);
+      return ep;
+    }, () => settle(ns));
     expect(ep.subsets).toEqual([
       {
         addresses: [{ ip: "10.244.1.2", targetRef: { kind: "Pod", namespace: ns, name: "a", uid: expect.any(String) } }],
@@ -70,8 +77,13 @@ describe("endpoints controller in the namespace hub", () => {
     await setStatus(ns, "b", "10.244.1.3", true);
     await setStatus(ns, "a", "10.244.1.2", false);
     await settle(ns);
-    const after = (await apiJson("GET", `/api/v1/namespaces/${ns}/endpoints/web`)).body;
-    expect(after.subsets[0].addresses.map((a: { ip: string }) => a.ip)).toEqual(["10.244.1.3"]);
+    const after = await eventually(async () => {
+      const after = (await apiJson("GET", `/api/v1/namespaces/${ns}/endpoints/web`)).body;
+      expect(after.subsets[0].addresses.map((a: { ip: string }) => a.ip)).toEqual(["10.244.1.3"]);
+      const slice = (await apiJson("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices/${slices[0].metadata.name}`)).body;
+      expect(slice.endpoints.map((e: { conditions: { ready: boolean } }) => e.conditions.ready)).toEqual([false, true]);
+      return after;
+    }, () => settle(ns));
     expect(after.subsets[0].notReadyAddresses.map((a: { ip: string }) => a.ip)).toEqual(["10.244.1.2"]);
     const updated = (await apiJson("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices/${slices[0].metadata.name}`)).body;
     expect(updated.metadata.resourceVersion).not.toBe(sliceRv);
@@ -80,7 +92,7 @@ describe("endpoints controller in the namespace hub", () => {
     // The Service goes: its Endpoints and slices go with it.
     expect((await apiJson("DELETE", `/api/v1/namespaces/${ns}/services/web`)).status).toBe(200);
     await settle(ns);
-    expect((await apiJson("GET", `/api/v1/namespaces/${ns}/endpoints/web`)).status).toBe(404);
+    await eventually(async () => expect((await apiJson("GET", `/api/v1/namespaces/${ns}/endpoints/web`)).status).toBe(404), () => settle(ns));
     expect((await apiJson("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`)).body.items).toEqual([]);
   });
 
