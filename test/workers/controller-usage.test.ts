@@ -4,7 +4,7 @@ import { OBSERVED_STORAGE, RUN_TOTALS } from "../../src/controllers/host.ts";
 import { ObservedCache } from "../../src/controllers/observed-cache.ts";
 import { newUsage, openDb } from "../../src/store/revision-log.ts";
 import type { NamespaceHub } from "../../src/store/hub.ts";
-import { apiJson, createNamespace } from "./helpers.ts";
+import { apiJson, createNamespace, eventually } from "./helpers.ts";
 
 /**
  * The controller host's D1 accounting (from D1's own meta), kept by the namespace hub:
@@ -31,7 +31,10 @@ describe("controller host D1 usage", () => {
     };
     expect((await apiJson("POST", `/apis/apps/v1/namespaces/${ns}/replicasets`, rs)).status).toBe(201);
     for (let i = 0; i < 20 && (await runDurableObjectAlarm(hub(ns))); i++);
-    expect((await apiJson("GET", `/api/v1/namespaces/${ns}/pods`)).body.items).toHaveLength(20);
+    await eventually(
+      async () => expect((await apiJson("GET", `/api/v1/namespaces/${ns}/pods`)).body.items).toHaveLength(20),
+      async () => runDurableObjectAlarm(hub(ns)),
+    );
 
     // Acting: the creates' share of the group-committed batches is counted.
     await runInDurableObject(hub(ns), (h: NamespaceHub) => h.alarm());
@@ -62,8 +65,11 @@ describe("controller host D1 usage", () => {
       await h.alarm();
     });
     for (let i = 0; i < 20 && (await runDurableObjectAlarm(hub(ns))); i++);
-    const after = await totals();
-    expect(after.d1.queries - before.d1.queries).toBe(1);
+    const after = await eventually(async () => {
+      const t = await totals();
+      expect(t.d1.queries - before.d1.queries).toBe(1);
+      return t;
+    });
     // The pod and one index probe per observed kind; the configmaps are not observed.
     expect(after.d1.rowsRead - before.d1.rowsRead).toBeGreaterThanOrEqual(1);
     expect(after.d1.rowsRead - before.d1.rowsRead).toBeLessThanOrEqual(OBSERVED_STORAGE.length + 1);
@@ -89,7 +95,10 @@ describe("controller host D1 usage", () => {
     expect((await apiJson("POST", `/apis/apps/v1/namespaces/${ns}/replicasets`, rs)).status).toBe(201);
     // The commit's own wake-up may run the controllers before the test does: settle, then count.
     for (let i = 0; i < 20 && (await runDurableObjectAlarm(hub(ns))); i++);
-    expect((await apiJson("GET", `/api/v1/namespaces/${ns}/pods`)).body.items).toHaveLength(1);
+    await eventually(
+      async () => expect((await apiJson("GET", `/api/v1/namespaces/${ns}/pods`)).body.items).toHaveLength(1),
+      async () => runDurableObjectAlarm(hub(ns)),
+    );
     const after = await totals();
     expect(after.actionsApplied - before.actionsApplied).toBeGreaterThanOrEqual(1);
     // The pod's revision and current-state rows at least, and the ReplicaSet's status.

@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { NamespaceHub } from "../../src/store/hub.ts";
-import { apiJson, createNamespace } from "./helpers.ts";
+import { apiJson, createNamespace, eventually } from "./helpers.ts";
 
 /** The shipped controllers, driven through the namespace hub's alarm over real D1. */
 
@@ -33,8 +33,12 @@ describe("controllers in the namespace hub", () => {
     await createNamespace("rs-host");
     expect((await apiJson("POST", "/apis/apps/v1/namespaces/rs-host/replicasets", replicaSet("web", 3))).status).toBe(201);
     await settle("rs-host");
-    const pods = await podNames("rs-host", "web");
-    expect(pods).toHaveLength(3);
+    // (The hub's own alarm may still be running: wait for its result.)
+    const pods = await eventually(async () => {
+      const names = await podNames("rs-host", "web");
+      expect(names).toHaveLength(3);
+      return names;
+    }, () => settle("rs-host"));
     for (const p of pods) expect(p).toMatch(/^web-[a-z0-9]{5}$/);
     const rs = (await apiJson("GET", "/apis/apps/v1/namespaces/rs-host/replicasets/web")).body;
     expect(rs.status).toMatchObject({ replicas: 3, observedGeneration: 1 });
@@ -48,18 +52,26 @@ describe("controllers in the namespace hub", () => {
     await createNamespace("rs-heal");
     await apiJson("POST", "/apis/apps/v1/namespaces/rs-heal/replicasets", replicaSet("api", 2));
     await settle("rs-heal");
-    const [first, second] = await podNames("rs-heal", "api");
+    const [first, second] = await eventually(async () => {
+      const names = await podNames("rs-heal", "api");
+      expect(names).toHaveLength(2);
+      return names;
+    }, () => settle("rs-heal"));
     expect((await apiJson("DELETE", `/api/v1/namespaces/rs-heal/pods/${first}`)).status).toBe(200);
     await settle("rs-heal");
-    const healed = await podNames("rs-heal", "api");
-    expect(healed).toHaveLength(2);
+    const healed = await eventually(async () => {
+      const names = await podNames("rs-heal", "api");
+      expect(names).toHaveLength(2);
+      expect(names).not.toContain(first);
+      return names;
+    }, () => settle("rs-heal"));
     expect(healed).toContain(second);
     expect(healed).not.toContain(first);
 
     const scaled = await apiJson("PATCH", "/apis/apps/v1/namespaces/rs-heal/replicasets/api", { spec: { replicas: 0 } }, { contentType: "application/merge-patch+json" });
     expect(scaled.status).toBe(200);
     await settle("rs-heal");
-    expect(await podNames("rs-heal", "api")).toEqual([]);
+    await eventually(async () => expect(await podNames("rs-heal", "api")).toEqual([]), () => settle("rs-heal"));
     const events = (await apiJson("GET", "/api/v1/namespaces/rs-heal/events?fieldSelector=involvedObject.name%3Dapi")).body.items;
     const reasons = new Set(events.map((e: { reason: string }) => e.reason));
     expect([...reasons].sort()).toEqual(["SuccessfulCreate", "SuccessfulDelete"]);
