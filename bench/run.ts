@@ -503,7 +503,8 @@ function evaluate(): void {
         results.targets.push({ name: `pod startup p99 ms (hollow readiness), ${name}`, value: round(l.p99, 0), target: `<= ${POD_STARTUP_SLO_P99_MS}`, met: l.p99 <= POD_STARTUP_SLO_P99_MS });
     for (const r of ctl.unchangedReconcile.slice(0, 1)) {
       results.targets.push({ name: "unchanged ReplicaSet reconcile: D1 rows written", value: r.rowsWritten, target: "0", met: r.rowsWritten === 0 });
-      results.targets.push({ name: "unchanged ReplicaSet reconcile: D1 queries (one list)", value: r.queries, target: "1", met: r.queries === 1 });
+      // At most one list: the hub's cache makes it none once built.
+      results.targets.push({ name: "unchanged ReplicaSet reconcile: D1 queries (at most one list)", value: r.queries, target: "<= 1", met: r.queries <= 1 });
     }
   }
   for (const f of results.edgeplane.ops.filter((o) => o.scope === "namespace")) {
