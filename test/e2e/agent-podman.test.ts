@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import { PROJECT_ROOT, type LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster } from "./cluster.ts";
+import { kubectl, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
 
 /**
  * The podman runtime against the real local control plane: `kubectl run web
@@ -28,22 +28,6 @@ function sh(cmd: string, args: string[]): Promise<{ code: number; stdout: string
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
-}
-
-async function getJson(cluster: LocalCluster, args: string[]): Promise<Json | undefined> {
-  const r = await kubectl(cluster, ["get", ...args, "-o", "json"]);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-}
-
-async function waitFor(cluster: LocalCluster, args: string[], ok: (o: Json | undefined) => boolean, what: string, timeoutMs = 60_000): Promise<Json> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Json | undefined;
-  for (;;) {
-    last = await getJson(cluster, args);
-    if (ok(last)) return last!;
-    if (Date.now() > deadline) assert.fail(`${what}: not reached; last seen:\n${JSON.stringify(last?.status ?? last, null, 1)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 /** GET over plain HTTP to a pod IP (only addresses on this node's own bridge). */

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster } from "./cluster.ts";
+import { kubectl, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
 
 /**
  * Probes on a process-runtime node against the real control plane: readiness (exec, httpGet)
@@ -15,22 +15,6 @@ import { kubectl, startCluster } from "./cluster.ts";
 
 type Json = Record<string, any>;
 const NODE = "probe-node";
-
-async function getJson(cluster: LocalCluster, args: string[]): Promise<Json | undefined> {
-  const r = await kubectl(cluster, ["get", ...args, "-o", "json"]);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-}
-
-async function waitFor(cluster: LocalCluster, args: string[], ok: (o: Json | undefined) => boolean, what: string, timeoutMs = 60_000): Promise<Json> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Json | undefined;
-  for (;;) {
-    last = await getJson(cluster, args);
-    if (ok(last)) return last!;
-    if (Date.now() > deadline) assert.fail(`${what}: not reached; last seen:\n${JSON.stringify(last?.status ?? last, null, 1)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 async function apply(cluster: LocalCluster, name: string, spec: Json): Promise<void> {
   const manifest = JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name }, spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, ...spec } });

@@ -7,7 +7,7 @@ import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import { bindMounts } from "../../src/agent/process-runtime.ts";
 import { containerMounts, downwardFiles, keyFiles, volumeKind, VolumeError } from "../../src/agent/volumes.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster } from "./cluster.ts";
+import { kubectl, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
 
 /**
  * Pod volumes: the pure file projection (configMap/secret keys, items, modes, downwardAPI) and,
@@ -74,22 +74,6 @@ describe("volume files (pure)", () => {
     assert.equal(bindMounts([{ hostPath: "/v/a", containerPath: "/tmp", readOnly: false }], false).script, "");
   });
 });
-
-async function getJson(cluster: LocalCluster, args: string[]): Promise<Json | undefined> {
-  const r = await kubectl(cluster, ["get", ...args, "-o", "json"]);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-}
-
-async function waitFor(cluster: LocalCluster, args: string[], ok: (o: Json | undefined) => boolean, what: string, timeoutMs = 60_000): Promise<Json> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Json | undefined;
-  for (;;) {
-    last = await getJson(cluster, args);
-    if (ok(last)) return last!;
-    if (Date.now() > deadline) assert.fail(`${what}: not reached; last seen:\n${JSON.stringify(last?.status ?? last, null, 1)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 async function apply(cluster: LocalCluster, obj: Json): Promise<void> {
   const r = await kubectl(cluster, ["apply", "--validate=false", "-f", "-"], { input: JSON.stringify(obj) });

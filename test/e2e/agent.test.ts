@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import { internalIP } from "../../src/agent/host-info.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster } from "./cluster.ts";
+import { kubectl, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
 
 /**
  * The node agent against the real local control plane: a process-runtime node and five
@@ -17,23 +17,6 @@ import { kubectl, startCluster } from "./cluster.ts";
 
 type Json = Record<string, any>;
 const NODE = "e2e-node";
-
-async function getJson(cluster: LocalCluster, args: string[]): Promise<Json | undefined> {
-  const r = await kubectl(cluster, ["get", ...args, "-o", "json"]);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-}
-
-/** Polls `kubectl get` until `ok` holds; fails with the last object seen. */
-async function waitFor(cluster: LocalCluster, args: string[], ok: (o: Json | undefined) => boolean, what: string, timeoutMs = 60_000): Promise<Json | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Json | undefined;
-  for (;;) {
-    last = await getJson(cluster, args);
-    if (ok(last)) return last;
-    if (Date.now() > deadline) assert.fail(`${what}: not reached; last seen:\n${JSON.stringify(last?.status ?? last, null, 1)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 /** Host processes whose command line contains `marker`. */
 function processesWith(marker: string): number[] {

@@ -31,3 +31,42 @@ export function kubectl(cluster: LocalCluster, args: string[], opts: { input?: s
     }
   });
 }
+
+type Json = Record<string, any>;
+
+/** The output of a kubectl call that must succeed. */
+export function ok(r: KubectlResult): string {
+  if (r.code !== 0) throw new Error(`kubectl failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Polls a kubectl call until `check` accepts its output; fails with the last output. */
+export async function waitForOutput(cluster: LocalCluster, args: string[], check: (out: string) => boolean, timeoutMs = 45_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    const r = await kubectl(cluster, args);
+    last = r.code === 0 ? r.stdout : r.stderr;
+    if (r.code === 0 && check(r.stdout)) return r.stdout;
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  throw new Error(`timed out waiting on kubectl ${args.join(" ")}; last output: ${last}`);
+}
+
+/** `kubectl get <args> -o json`, or undefined when it fails (not found). */
+export async function getJson(cluster: LocalCluster, args: string[]): Promise<Json | undefined> {
+  const r = await kubectl(cluster, ["get", ...args, "-o", "json"]);
+  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+}
+
+/** Polls `kubectl get` until `accept` holds (it may accept "gone": undefined); fails with the last object seen. */
+export async function waitForObject(cluster: LocalCluster, args: string[], accept: (o: Json | undefined) => boolean, what: string, timeoutMs = 60_000): Promise<Json> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Json | undefined;
+  for (;;) {
+    last = await getJson(cluster, args);
+    if (accept(last)) return last as Json;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached; last seen:\n${JSON.stringify(last?.status ?? last, null, 1)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

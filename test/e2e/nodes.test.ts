@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster } from "./cluster.ts";
+import { kubectl, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
 
 /**
  * Scheduling and node lifecycle with hollow nodes under real kubectl: labels and
@@ -16,22 +16,6 @@ import { kubectl, startCluster } from "./cluster.ts";
  */
 
 type Json = Record<string, any>;
-
-async function getJson(cluster: LocalCluster, args: string[]): Promise<Json | undefined> {
-  const r = await kubectl(cluster, ["get", ...args, "-o", "json"]);
-  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-}
-
-async function waitFor(cluster: LocalCluster, args: string[], ok: (o: Json | undefined) => boolean, what: string, timeoutMs = 60_000): Promise<Json | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Json | undefined;
-  for (;;) {
-    last = await getJson(cluster, args);
-    if (ok(last)) return last;
-    if (Date.now() > deadline) assert.fail(`${what}: not reached; last seen:\n${JSON.stringify(last, null, 1).slice(0, 4000)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 async function ok(cluster: LocalCluster, args: string[], input?: string): Promise<string> {
   const r = await kubectl(cluster, args, { input, timeoutMs: 120_000 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster, type KubectlResult } from "./cluster.ts";
+import { kubectl, startCluster, ok, waitForOutput as waitFor } from "./cluster.ts";
 import { startKubeletSim, type KubeletSim } from "./kubelet-sim.ts";
 
 /**
@@ -16,23 +16,6 @@ import { startKubeletSim, type KubeletSim } from "./kubelet-sim.ts";
  */
 
 const NS = ["-n", "svc"];
-
-function ok(r: KubectlResult): string {
-  assert.equal(r.code, 0, `kubectl failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function waitFor(cluster: LocalCluster, args: string[], check: (out: string) => boolean, timeoutMs = 45_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    const r = await kubectl(cluster, args);
-    last = r.code === 0 ? r.stdout : r.stderr;
-    if (r.code === 0 && check(r.stdout)) return r.stdout;
-    await new Promise((res) => setTimeout(res, 300));
-  }
-  assert.fail(`timed out waiting on kubectl ${args.join(" ")}; last output: ${last}`);
-}
 
 const sorted = (s: string) => s.trim().split(/\s+/).filter(Boolean).sort();
 
