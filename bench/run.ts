@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { LocalCluster } from "../src/cli/local-cluster.ts";
+import type { LocalCluster, LocalClusterOptions } from "../src/cli/local-cluster.ts";
 import { runGets, runOps, VALUE_BYTES, type Objects, type OpFigures, type OpKind } from "./api.ts";
 import { listeningPorts, pidsWithRole, ROLE_PROXY, ROLE_WORKER, ROLE_WRANGLER, serverRoles, type RoleOf } from "./cpu.ts";
 import { POD_STARTUP_SLO_P99_MS, RunLog, runControllersBench, type ControllersResults } from "./controllers.ts";
@@ -242,17 +242,27 @@ function noteWatch(scope: WatchRow["scope"], op: string, concurrency: number, fi
   for (const e of figures.errors) results.findings.push(`${what}: ${e}`);
 }
 
-async function benchEdgeplane(): Promise<void> {
+/**
+ * Starts the stack from a private copy of the sources (wrangler dev restarts when watched
+ * sources change), in a fresh data dir; returns how long it took to be ready, in seconds.
+ */
+async function startStack(what: string, extra: Partial<LocalClusterOptions> = {}): Promise<{ started: LocalCluster; startupS: number; root: string }> {
   const snap = snapshotProject(SOURCE);
   tempDirs.push(snap.root);
   results.config.source = snap.describe;
   const { startLocalCluster } = await loadLocalCluster(snap.root);
   const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-bench-data-"));
   tempDirs.push(dataDir);
-  log(`starting the local stack (wrangler dev, local D1 + Durable Objects) from a ${snap.describe}`);
+  log(`${what}starting the local stack (wrangler dev, local D1 + Durable Objects) from a ${snap.describe}`);
   const s0 = performance.now();
-  cluster = await startLocalCluster({ dataDir, log, verbose: process.env.BENCH_VERBOSE === "1" });
-  results.edgeplane.startupS = round((performance.now() - s0) / 1000, 1);
+  const started = await startLocalCluster({ dataDir, log, verbose: process.env.BENCH_VERBOSE === "1", ...extra });
+  return { started, startupS: round((performance.now() - s0) / 1000, 1), root: snap.root };
+}
+
+async function benchEdgeplane(): Promise<void> {
+  const stack = await startStack("");
+  cluster = stack.started;
+  results.edgeplane.startupS = stack.startupS;
   const roles: RoleOf = serverRoles(cluster.port);
   const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: MAX_C, timeoutMs: 30_000 });
   try {
@@ -364,23 +374,11 @@ async function benchDirect(c: LocalCluster, roles: RoleOf): Promise<void> {
 
 /** The controllers bench on a stack of its own, with the Worker's debug lines (controller runs) captured. */
 async function benchControllers(): Promise<void> {
-  const snap = snapshotProject(SOURCE);
-  tempDirs.push(snap.root);
-  results.config.source = snap.describe;
-  const { startLocalCluster } = await loadLocalCluster(snap.root);
-  const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-bench-data-"));
-  tempDirs.push(dataDir);
   const runLog = new RunLog();
-  log(`controllers: starting the local stack from a ${snap.describe}, Worker log level debug`);
-  const s0 = performance.now();
-  cluster = await startLocalCluster({
-    dataDir,
-    log,
-    verbose: process.env.BENCH_VERBOSE === "1",
-    logLevel: "debug",
-    onOutput: (chunk) => runLog.feed(chunk),
-  });
-  const startupS = round((performance.now() - s0) / 1000, 1);
+  // Worker log level debug: the controller runs' figures come from their log lines.
+  const stack = await startStack("controllers: ", { logLevel: "debug", onOutput: (chunk) => runLog.feed(chunk) });
+  cluster = stack.started;
+  const startupS = stack.startupS;
   const roles: RoleOf = serverRoles(cluster.port);
   const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: CTL_CONCURRENCY + 4, timeoutMs: 30_000 });
   try {
@@ -405,20 +403,13 @@ async function benchControllers(): Promise<void> {
 
 /** The scheduler bench on a stack of its own: hollow nodes in this process, bare pods through the API. */
 async function benchScheduler(): Promise<void> {
-  const snap = snapshotProject(SOURCE);
-  tempDirs.push(snap.root);
-  results.config.source = snap.describe;
-  const { startLocalCluster } = await loadLocalCluster(snap.root);
-  const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-bench-data-"));
-  tempDirs.push(dataDir);
-  log(`scheduler: starting the local stack from a ${snap.describe}`);
-  const s0 = performance.now();
-  cluster = await startLocalCluster({ dataDir, log, verbose: process.env.BENCH_VERBOSE === "1" });
-  const startupS = round((performance.now() - s0) / 1000, 1);
+  const stack = await startStack("scheduler: ");
+  cluster = stack.started;
+  const startupS = stack.startupS;
   const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: SCHED_CONCURRENCY + 4, timeoutMs: 60_000 });
   try {
     const r = await runSchedulerBench(
-      snap.root,
+      stack.root,
       { url: cluster.url, token: cluster.token },
       client,
       { namespace: "bench-sched", nodes: SCHED_NODES, pods: SCHED_PODS, concurrency: SCHED_CONCURRENCY, budgetMs: SCHED_BUDGET_MS },
