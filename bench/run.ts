@@ -259,6 +259,14 @@ async function startStack(what: string, extra: Partial<LocalClusterOptions> = {}
   return { started, startupS: round((performance.now() - s0) / 1000, 1), root: snap.root };
 }
 
+/** Stops the stack startStack started (the watchdog stops it otherwise). */
+async function stopStack(): Promise<void> {
+  log("stopping wrangler");
+  const c = cluster;
+  cluster = undefined;
+  await c?.stop();
+}
+
 async function benchEdgeplane(): Promise<void> {
   const stack = await startStack("");
   cluster = stack.started;
@@ -319,10 +327,7 @@ async function benchEdgeplane(): Promise<void> {
     await benchDirect(cluster, roles);
   } finally {
     client.close();
-    log("stopping wrangler");
-    const c = cluster;
-    cluster = undefined;
-    await c?.stop();
+    await stopStack();
   }
 }
 
@@ -394,10 +399,7 @@ async function benchControllers(): Promise<void> {
     for (const p of r.phases) backgroundLoad.push(p.backgroundCores);
   } finally {
     client.close();
-    log("stopping wrangler");
-    const c = cluster;
-    cluster = undefined;
-    await c?.stop();
+    await stopStack();
   }
 }
 
@@ -419,10 +421,7 @@ async function benchScheduler(): Promise<void> {
     results.findings.push(...r.findings);
   } finally {
     client.close();
-    log("stopping wrangler");
-    const c = cluster;
-    cluster = undefined;
-    await c?.stop();
+    await stopStack();
   }
 }
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster } from "./cluster.ts";
+import { kubectl, startCluster, getJson } from "./cluster.ts";
 
 /**
  * Logs and exec through the node tunnel: the real local control plane, a real agent (process
@@ -39,10 +39,7 @@ describe("logs and exec through the node tunnel", () => {
   let cluster: LocalCluster;
   let agent: RunningAgent;
 
-  const podJson = async (name: string): Promise<Json | undefined> => {
-    const r = await kubectl(cluster, ["get", "pod", name, "-o", "json"]);
-    return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-  };
+  const podJson = (name: string): Promise<Json | undefined> => getJson(cluster, ["pod", name]);
 
   before(async () => {
     cluster = await startCluster();
