@@ -75,6 +75,10 @@ export function admitBody(
   if (body.metadata === undefined) body.metadata = {};
   if (body.metadata === null || typeof body.metadata !== "object" || Array.isArray(body.metadata))
     throw badRequest("metadata must be an object");
+  // What Go's decoder refuses before validation: a spec or status that is not an object.
+  for (const f of ["spec", "status"])
+    if (body[f] !== undefined && (typeof body[f] !== "object" || Array.isArray(body[f])))
+      throw badRequest(`${f} must be an object, not ${Array.isArray(body[f]) ? "a list" : typeof body[f]}`);
   const meta = body.metadata as Record<string, unknown>;
   for (const f of ["name", "namespace", "generateName", "resourceVersion", "uid"])
     if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== "string") throw badRequest(`metadata.${f} must be a string`);

@@ -1,7 +1,7 @@
 import { ageColumn, getPath } from "./columns.ts";
 import { labelValue, qualifiedName } from "./meta.ts";
 import type { FieldError, KubeObject, ResourceKind } from "./types.ts";
-import { canonicalizeResourceList, duplicate, enumField, forbidden, invalid, isCIDR, isObj, required, sub, validateResourceList, type Obj } from "./validation.ts";
+import { canonicalizeResourceList, duplicate, enumField, forbidden, invalid, isCIDR, isInt, isObj, required, sub, validateResourceList, type Obj } from "./validation.ts";
 
 export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
 
@@ -22,6 +22,47 @@ export function validateTaints(errs: FieldError[], field: string, taints: unknow
     if (seen.has(key)) errs.push({ ...duplicate(at, taint), message: `Duplicate value: ${JSON.stringify(taint)}: taints must be unique by key and effect pair` });
     seen.add(key);
   });
+}
+
+const CONDITION_STATUSES = ["True", "False", "Unknown"];
+const NODE_INFO_FIELDS = ["machineID", "systemUUID", "bootID", "kernelVersion", "osImage", "containerRuntimeVersion", "kubeletVersion", "kubeProxyVersion", "operatingSystem", "architecture"];
+
+/** A list field of objects; calls `each` per element that is an object. */
+function eachObject(errs: FieldError[], field: string, list: unknown, each: (item: Obj, at: string) => void): void {
+  if (list === undefined) return;
+  if (!Array.isArray(list)) return void errs.push(invalid(field, list, "must be a list"));
+  list.forEach((item: unknown, i) => (isObj(item) ? each(item, `${field}[${i}]`) : errs.push(invalid(`${field}[${i}]`, item, "must be an object"))));
+}
+
+function optionalString(errs: FieldError[], field: string, v: unknown): void {
+  if (v !== undefined && typeof v !== "string") errs.push(invalid(field, v, "must be a string"));
+}
+
+/**
+ * What a node reports about itself must have the shape the scheduler and kubectl read:
+ * conditions with a unique type and a True/False/Unknown status, addresses with a type and
+ * an address, string nodeInfo fields, a valid kubelet port. Garbage is a 422, never stored.
+ */
+function validateNodeStatusShape(errs: FieldError[], status: Obj): void {
+  const types = new Set<string>();
+  eachObject(errs, "status.conditions", status.conditions, (c, at) => {
+    if (typeof c.type !== "string" || c.type === "") errs.push(required(`${at}.type`));
+    else if (types.has(c.type)) errs.push(duplicate(`${at}.type`, c.type));
+    else types.add(c.type);
+    if (c.status === undefined) errs.push(required(`${at}.status`));
+    else enumField(errs, `${at}.status`, c.status, CONDITION_STATUSES);
+    for (const f of ["reason", "message", "lastHeartbeatTime", "lastTransitionTime"]) optionalString(errs, `${at}.${f}`, c[f]);
+  });
+  eachObject(errs, "status.addresses", status.addresses, (a, at) => {
+    if (typeof a.type !== "string" || a.type === "") errs.push(required(`${at}.type`));
+    if (typeof a.address !== "string") errs.push(a.address === undefined ? required(`${at}.address`) : invalid(`${at}.address`, a.address, "must be a string"));
+  });
+  if (status.nodeInfo !== undefined) {
+    if (!isObj(status.nodeInfo)) errs.push(invalid("status.nodeInfo", status.nodeInfo, "must be an object"));
+    else for (const f of NODE_INFO_FIELDS) optionalString(errs, `status.nodeInfo.${f}`, status.nodeInfo[f]);
+  }
+  const port = sub(sub(status, "daemonEndpoints"), "kubeletEndpoint").Port;
+  if (port !== undefined && !(isInt(port) && port >= 0 && port <= 65535)) errs.push(invalid("status.daemonEndpoints.kubeletEndpoint.Port", port, "must be between 0 and 65535, inclusive"));
 }
 
 /** STATUS as kubectl shows it: Ready / NotReady / Unknown, plus SchedulingDisabled when cordoned. */
@@ -89,6 +130,7 @@ export const nodeKind: ResourceKind = {
     const status = sub(node, "status");
     validateResourceList(errs, "status.capacity", status.capacity);
     validateResourceList(errs, "status.allocatable", status.allocatable);
+    validateNodeStatusShape(errs, status);
     if (old) {
       const prev = sub(old, "spec");
       if (prev.podCIDR && spec.podCIDR !== prev.podCIDR) errs.push(forbidden("spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid'));
