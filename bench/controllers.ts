@@ -1,3 +1,4 @@
+import { LogLines } from "./log-lines.ts";
 import { cpuWindow, type CpuWindow, type RoleOf } from "./cpu.ts";
 import type { Client, Reply, Stream } from "./http.ts";
 import { sleep, summarize, type LatencySummary } from "./stats.ts";
@@ -51,31 +52,29 @@ const RUN_LINE =
 /** Collects the controller hosts' run lines from wrangler's output (the Worker's console.debug). */
 export class RunLog {
   readonly runs: ControllerRun[] = [];
-  private partial = "";
+  private readonly lines = new LogLines((line) => this.parse(line));
 
   feed(chunk: string): void {
-    const text = this.partial + chunk;
-    const lines = text.split("\n");
-    this.partial = lines.pop() ?? "";
-    if (this.partial.length > 100_000) this.partial = "";
-    for (const line of lines) {
-      const m = RUN_LINE.exec(line);
-      if (!m) continue;
-      const n = m.slice(2).map(Number);
-      this.runs.push({
-        at: performance.now(),
-        namespace: m[1],
-        passes: n[0],
-        actions: n[1],
-        ms: n[2],
-        queries: n[3],
-        rowsRead: n[4],
-        rowsWritten: n[5],
-        lastPassQueries: n[6],
-        lastPassRowsRead: n[7],
-        lastPassRowsWritten: n[8],
-      });
-    }
+    this.lines.feed(chunk);
+  }
+
+  private parse(line: string): void {
+    const m = RUN_LINE.exec(line);
+    if (!m) return;
+    const n = m.slice(2).map(Number);
+    this.runs.push({
+      at: performance.now(),
+      namespace: m[1],
+      passes: n[0],
+      actions: n[1],
+      ms: n[2],
+      queries: n[3],
+      rowsRead: n[4],
+      rowsWritten: n[5],
+      lastPassQueries: n[6],
+      lastPassRowsRead: n[7],
+      lastPassRowsWritten: n[8],
+    });
   }
 
   since(t: number, namespace: string): ControllerRun[] {

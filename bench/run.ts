@@ -6,7 +6,7 @@ import type { LocalCluster, LocalClusterOptions } from "../src/cli/local-cluster
 import { runGets, runOps, VALUE_BYTES, type Objects, type OpFigures, type OpKind } from "./api.ts";
 import { listeningPorts, pidsWithRole, ROLE_PROXY, ROLE_WORKER, ROLE_WRANGLER, serverRoles, type RoleOf } from "./cpu.ts";
 import { POD_STARTUP_SLO_P99_MS, RunLog, runControllersBench, type ControllersResults } from "./controllers.ts";
-import { KUBE_SCHEDULER_REFERENCE, runSchedulerBench, type SchedulerBenchResults } from "./scheduler.ts";
+import { KUBE_SCHEDULER_REFERENCE, runSchedulerBench, SchedulerRunLog, type SchedulerBenchResults } from "./scheduler.ts";
 import { ensureEtcd, runEtcdOps, startEtcd, type Etcd } from "./etcd.ts";
 import { Client } from "./http.ts";
 import { fmt, fmtInt, table } from "./report.ts";
@@ -405,7 +405,8 @@ async function benchControllers(): Promise<void> {
 
 /** The scheduler bench on a stack of its own: hollow nodes in this process, bare pods through the API. */
 async function benchScheduler(): Promise<void> {
-  const stack = await startStack("scheduler: ");
+  const runLog = new SchedulerRunLog();
+  const stack = await startStack("scheduler: ", { logLevel: "debug", onOutput: (chunk) => runLog.feed(chunk) });
   cluster = stack.started;
   const startupS = stack.startupS;
   const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: SCHED_CONCURRENCY + 4, timeoutMs: 60_000 });
@@ -416,6 +417,7 @@ async function benchScheduler(): Promise<void> {
       client,
       { namespace: "bench-sched", nodes: SCHED_NODES, pods: SCHED_PODS, concurrency: SCHED_CONCURRENCY, budgetMs: SCHED_BUDGET_MS },
       log,
+      runLog,
     );
     results.scheduler = { ...r, startupS };
     results.findings.push(...r.findings);
@@ -445,6 +447,10 @@ function printScheduler(out: string[]): void {
   );
   out.push(table(["latency (ms)", "samples", "p50", "p90", "p99", "max"], [l("create sent -> bound seen", s.toBound), l("pod startup: create sent -> Ready seen", s.startup)]));
   out.push(`   hollow agent meanwhile: ${s.agentLeaseRenewals} lease renewals, ${s.agentStatusPosts} node status posts`);
+  out.push(
+    `   scheduler: ${s.schedulerRuns} rounds (${fmt(s.schedulerMs / 1000, 1)} s in them), ${fmt(s.d1RowsReadPerBound, 1)} D1 rows read and ` +
+      `${fmt(s.writesPerBound, 2)} objects written (binding, event) per pod bound`,
+  );
   out.push("");
 }
 

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Client } from "./http.ts";
+import { LogLines } from "./log-lines.ts";
 import { round, runPool, sleep, summarize, type LatencySummary } from "./stats.ts";
 
 /**
@@ -39,7 +40,39 @@ export interface SchedulerBenchResults {
   nodesUsed: number;
   agentLeaseRenewals: number;
   agentStatusPosts: number;
+  /** From the scheduler's own run lines: rounds, D1 rows it read and objects it wrote per pod it bound. */
+  schedulerRuns: number;
+  schedulerMs: number;
+  d1RowsReadPerBound: number;
+  writesPerBound: number;
   findings: string[];
+}
+
+/** The scheduler's run lines from wrangler's output (src/scheduler/loop.ts formatSchedulerRun). */
+const SCHEDULER_LINE = /scheduler pending=(\d+) bound=(\d+) unschedulable=(\d+) conflicts=(\d+) writes=(\d+) ms=(\d+) d1_queries=(\d+) d1_rows_read=(\d+)/;
+
+export class SchedulerRunLog {
+  runs = 0;
+  bound = 0;
+  writes = 0;
+  ms = 0;
+  queries = 0;
+  rowsRead = 0;
+  private readonly lines = new LogLines((line) => {
+    const m = SCHEDULER_LINE.exec(line);
+    if (!m) return;
+    const [, , bound, , , writes, ms, queries, rowsRead] = m.map(Number);
+    this.runs++;
+    this.bound += bound;
+    this.writes += writes;
+    this.ms += ms;
+    this.queries += queries;
+    this.rowsRead += rowsRead;
+  });
+
+  feed(chunk: string): void {
+    this.lines.feed(chunk);
+  }
 }
 
 interface PodTimes {
@@ -55,6 +88,7 @@ export async function runSchedulerBench(
   client: Client,
   cfg: SchedulerBenchConfig,
   log: (s: string) => void,
+  runLog: SchedulerRunLog,
 ): Promise<SchedulerBenchResults> {
   const findings: string[] = [];
   const { startAgent } = (await import(join(root, "src", "agent", "agent.ts"))) as typeof import("../src/agent/agent.ts");
@@ -144,6 +178,10 @@ export async function runSchedulerBench(
       nodesUsed: new Set(boundRows.map((t) => t.node)).size,
       agentLeaseRenewals: agent.nodes.reduce((n, x) => n + x.counters.leaseRenewals, 0),
       agentStatusPosts: agent.nodes.reduce((n, x) => n + x.counters.statusPosts, 0),
+      schedulerRuns: runLog.runs,
+      schedulerMs: runLog.ms,
+      d1RowsReadPerBound: round(runLog.rowsRead / Math.max(1, runLog.bound), 1),
+      writesPerBound: round(runLog.writes / Math.max(1, runLog.bound), 2),
       findings,
     };
   } finally {

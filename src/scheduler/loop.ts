@@ -8,7 +8,7 @@ import { materialize } from "../store/hub.ts";
 import { alarmBy } from "../store/maintenance.ts";
 import { ObjectStore } from "../store/object-store.ts";
 import { bindPod } from "../store/pod-binding.ts";
-import { openDb } from "../store/revision-log.ts";
+import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { schedule } from "./schedule.ts";
 import type { Decision, SchedulerConfig } from "./types.ts";
 import { wantsScheduling, type SchedulerHint } from "./wake.ts";
@@ -38,7 +38,17 @@ export interface SchedulerRun {
   unschedulable: number;
   /** Bindings lost to a race (someone else bound or deleted the pod first). */
   conflicts: number;
+  /** Objects the run wrote through the namespace hubs: bindings, pod conditions, events, preemptions. */
+  writes: number;
+  /** The run's own D1 reads (its writes are group-committed by the namespace hubs). */
+  d1: D1Usage;
+  ms: number;
 }
+
+/** One line per run with pods pending: what the bench reads (bench/scheduler.ts) and what tells a wasteful round apart. */
+export const formatSchedulerRun = (r: SchedulerRun): string =>
+  `scheduler pending=${r.pending} bound=${r.bound} unschedulable=${r.unschedulable} conflicts=${r.conflicts} writes=${r.writes} ` +
+  `ms=${r.ms} d1_queries=${r.d1.queries} d1_rows_read=${r.d1.rowsRead}`;
 
 export async function requestScheduling(ctx: DurableObjectState, at: number): Promise<void> {
   const due = await ctx.storage.get<number>(DUE);
@@ -71,8 +81,9 @@ export async function runSchedulerIfDue(env: Env, ctx: DurableObjectState, now =
     run = await runScheduler(env, now);
   } catch (e) {
     console.error("scheduler run failed:", e);
-    run = { pending: 1, bound: 0, unschedulable: 1, conflicts: 0 };
+    run = { pending: 1, bound: 0, unschedulable: 1, conflicts: 0, writes: 0, d1: newUsage(), ms: 0 };
   }
+  if (run.pending > 0) console.debug(formatSchedulerRun(run));
   const waiting = run.unschedulable > 0 || run.conflicts > 0;
   let next: number | undefined;
   if (waiting) {
@@ -95,7 +106,9 @@ export function schedulerConfig(env: Env): Partial<SchedulerConfig> {
 
 /** One scheduling round over every pending pod. */
 export async function runScheduler(env: Env, now = Date.now()): Promise<SchedulerRun> {
-  const db = openDb(env.DB);
+  const started = Date.now();
+  const usage = newUsage();
+  const db = openDb(env.DB, usage);
   const podRows = await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects
     WHERE resource = 'core/pods' AND coalesce(json_extract(value, '$.status.phase'), '') NOT IN ('Succeeded', 'Failed')`);
   const pending: KubeObject[] = [];
@@ -108,13 +121,14 @@ export async function runScheduler(env: Env, now = Date.now()): Promise<Schedule
     else continue;
     if (row.value.includes('"namespaceSelector"')) namespaceSelectors = true;
   }
-  const run: SchedulerRun = { pending: pending.length, bound: 0, unschedulable: 0, conflicts: 0 };
-  if (pending.length === 0) return run;
+  const run: SchedulerRun = { pending: pending.length, bound: 0, unschedulable: 0, conflicts: 0, writes: 0, d1: usage, ms: 0 };
+  const done = (r: SchedulerRun) => Object.assign(r, { ms: Date.now() - started });
+  if (pending.length === 0) return done(run);
   const nodes = (await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = 'core/nodes' ORDER BY name`)).map((r) =>
     materialize(r.value, r.rev),
   );
   // With no nodes at all there is nothing to say yet: wait quietly for the first node.
-  if (nodes.length === 0) return { ...run, unschedulable: pending.length };
+  if (nodes.length === 0) return done({ ...run, unschedulable: pending.length });
   const namespaces = namespaceSelectors
     ? (await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = 'core/namespaces'`)).map((r) => materialize(r.value, r.rev))
     : [];
@@ -122,7 +136,7 @@ export async function runScheduler(env: Env, now = Date.now()): Promise<Schedule
   const store = new ObjectStore(env);
   for (let i = 0; i < decisions.length; i += WRITE_CONCURRENCY)
     await Promise.all(decisions.slice(i, i + WRITE_CONCURRENCY).map((d) => apply(store, d, now, run)));
-  return run;
+  return done(run);
 }
 
 async function apply(store: ObjectStore, d: Decision, now: number, run: SchedulerRun): Promise<void> {
@@ -132,13 +146,16 @@ async function apply(store: ObjectStore, d: Decision, now: number, run: Schedule
     if (d.nodeName !== undefined) {
       await bindPod(store, namespace, name, d.nodeName, { uid: pod.metadata.uid, current: pod, now });
       run.bound++;
+      run.writes++;
       await recordEvent(store, pod, "Normal", "Scheduled", `Successfully assigned ${namespace}/${name} to ${d.nodeName}`, now, SCHEDULER_NAME);
+      run.writes++;
       return;
     }
     run.unschedulable++;
-    if (d.preemption) await preempt(store, pod, d.preemption.nodeName, d.preemption.victims, now);
-    await markUnschedulable(store, pod, d.message, now, d.preemption?.nodeName);
+    if (d.preemption) run.writes += await preempt(store, pod, d.preemption.nodeName, d.preemption.victims, now);
+    if (await markUnschedulable(store, pod, d.message, now, d.preemption?.nodeName)) run.writes++;
     await recordEvent(store, pod, "Warning", "FailedScheduling", d.message, now, SCHEDULER_NAME);
+    run.writes++;
   } catch (e) {
     // Bound, changed or deleted by someone else meanwhile: the next round sees the new state.
     if (e instanceof ApiError && (e.code === 409 || e.code === 404)) {
@@ -162,27 +179,30 @@ interface Condition {
  * Deletes the victims (gracefully: their node's agent stops them) with an event on each.
  * The preemptor is bound in a later round, once they are gone and the room is free.
  */
-async function preempt(store: ObjectStore, pod: KubeObject, nodeName: string, victims: KubeObject[], now: number): Promise<void> {
+async function preempt(store: ObjectStore, pod: KubeObject, nodeName: string, victims: KubeObject[], now: number): Promise<number> {
+  let writes = 0;
   await Promise.all(
     victims.map(async (v) => {
       const { namespace = "", name = "", uid } = v.metadata;
       try {
         await store.delete(podKind, namespace, name, { preconditions: { uid } });
         await recordEvent(store, v, "Normal", "Preempted", `Preempted by pod ${pod.metadata.uid} on node ${nodeName}`, now, SCHEDULER_NAME);
+        writes += 2;
       } catch (e) {
         if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
       }
     }),
   );
+  return writes;
 }
 
 /** PodScheduled=False, reason Unschedulable, with the message (and the node it waits for after preempting); no write when it already says so. */
-async function markUnschedulable(store: ObjectStore, pod: KubeObject, message: string, now: number, nominatedNodeName?: string): Promise<void> {
+async function markUnschedulable(store: ObjectStore, pod: KubeObject, message: string, now: number, nominatedNodeName?: string): Promise<boolean> {
   const status = (pod.status ?? {}) as { conditions?: Condition[]; nominatedNodeName?: string };
   const conditions = Array.isArray(status.conditions) ? status.conditions : [];
   const old = conditions.find((c) => c.type === "PodScheduled");
   const nominated = nominatedNodeName ?? status.nominatedNodeName;
-  if (old?.status === "False" && old.reason === "Unschedulable" && old.message === message && nominated === status.nominatedNodeName) return;
+  if (old?.status === "False" && old.reason === "Unschedulable" && old.message === message && nominated === status.nominatedNodeName) return false;
   const next = structuredClone(pod);
   const condition: Condition = {
     type: "PodScheduled",
@@ -194,4 +214,5 @@ async function markUnschedulable(store: ObjectStore, pod: KubeObject, message: s
   };
   next.status = { ...status, conditions: [...conditions.filter((c) => c.type !== "PodScheduled"), condition], ...(nominated ? { nominatedNodeName: nominated } : {}) };
   await store.update(podKind, next, { part: "status", current: pod });
+  return true;
 }
