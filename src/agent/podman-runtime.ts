@@ -1,4 +1,5 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
+import { ttyEnv, ttyResizer, underTty } from "./tty.ts";
 import { join } from "node:path";
 import type { ContainerSpec, Pod } from "./container-record.ts";
 import { containerName, entrypointArgs, nodeTag, pullPolicy, runFlags } from "./runtime-plan.ts";
@@ -211,8 +212,10 @@ export class PodmanRuntime implements Runtime {
   async exec(o: ExecOptions): Promise<ExecProcess> {
     const id = this.byName.get(`${o.podUid}/${o.container}`);
     if (!id) throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
-    const args = ["exec", ...(o.stdin ? ["-i"] : []), ...(o.tty ? ["-t"] : []), id, ...o.command];
-    const child = spawn("podman", args, { stdio: [o.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+    // With -t podman needs a terminal of its own to pass on (and to follow its resizes): script gives it one.
+    const argv = ["podman", "exec", ...(o.stdin || o.tty ? ["-i"] : []), ...(o.tty ? ["-t"] : []), id, ...o.command];
+    const full = o.tty ? underTty(argv) : argv;
+    const child = spawn(full[0], full.slice(1), { stdio: [o.stdin || o.tty ? "pipe" : "ignore", "pipe", "pipe"], ...(o.tty ? { env: ttyEnv(process.env as Record<string, string>) } : {}) });
     const exited = new Promise<number>((resolve) => {
       child.once("error", (e) => {
         child.stderr?.push(`exec: ${e.message}\n`);
@@ -220,7 +223,14 @@ export class PodmanRuntime implements Runtime {
       });
       child.once("exit", (code, signal) => resolve(code ?? (signal ? 137 : 1)));
     });
-    return { stdin: child.stdin ?? undefined, stdout: child.stdout!, stderr: child.stderr!, exited, kill: () => void child.kill("SIGKILL") };
+    return {
+      stdin: child.stdin ?? undefined,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      exited,
+      kill: () => void child.kill("SIGKILL"),
+      ...(o.tty ? { resize: ttyResizer(child) } : {}),
+    };
   }
 
   /** Usage from each running container's cgroup. */

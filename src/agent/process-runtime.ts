@@ -9,6 +9,7 @@ import type { PodNetwork } from "./pod-network.ts";
 import type { Mount } from "./volumes.ts";
 import { rfc3339 } from "./pod-status.ts";
 import { groupUsage, readProcesses } from "./proc-stats.ts";
+import { ttyEnv, ttyResizer, underTty } from "./tty.ts";
 import {
   StartError,
   type ContainerExit,
@@ -224,14 +225,17 @@ export class ProcessRuntime implements Runtime {
     const c = this.containers.get(`${o.podUid}/${o.container}`);
     if (!c || c.child.pid === undefined || c.child.exitCode !== null || c.child.signalCode !== null)
       throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
-    let argv = o.command;
+    // The terminal is made inside the container's namespaces: a shell's job control sees its process groups.
+    let argv = o.tty ? underTty(o.command) : o.command;
     if (this.isolation) {
       const target = innerPid(c.child.pid);
       if (target === undefined) throw new StartError("ContainerNotRunning", `container "${o.container}" is not running yet`);
       const user = this.isolation.flags.includes("--user") ? ["--user", "--preserve-credentials"] : [];
-      argv = ["nsenter", `--target=${target}`, ...user, "--pid", "--mount", "--uts", "--ipc", "--net", `--wd=${c.cwd}`, "--", ...o.command];
+      argv = ["nsenter", `--target=${target}`, ...user, "--pid", "--mount", "--uts", "--ipc", "--net", `--wd=${c.cwd}`, "--", ...argv];
     }
-    const child = spawn(argv[0], argv.slice(1), { cwd: c.cwd, env: c.env, stdio: [o.stdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
+    const env = o.tty ? ttyEnv(c.env) : c.env;
+    // A terminal reads its input from script's stdin: it gets a pipe even without -i (never EOF at once).
+    const child = spawn(argv[0], argv.slice(1), { cwd: c.cwd, env, stdio: [o.stdin || o.tty ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
     const exited = new Promise<number>((resolve) => {
       child.once("error", (e) => {
         child.stderr?.push(`exec: ${e.message}\n`);
@@ -251,6 +255,7 @@ export class ProcessRuntime implements Runtime {
           /* gone */
         }
       },
+      ...(o.tty ? { resize: ttyResizer(child) } : {}),
     };
   }
 

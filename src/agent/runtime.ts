@@ -2,6 +2,7 @@ import type { Readable, Writable } from "node:stream";
 import type { LogSink } from "./container-logs.ts";
 import type { ContainerSpec, Pod } from "./container-record.ts";
 import type { RuntimeInfo } from "./node-status.ts";
+import type { TerminalSize } from "../tunnel/frames.ts";
 import type { Mount } from "./volumes.ts";
 
 /** The interface every container runtime of the agent implements (process, hollow, podman). */
@@ -87,6 +88,8 @@ export interface ExecProcess {
   /** Settles once with the exit code (128 + signal when killed); never rejects. */
   exited: Promise<number>;
   kill(): void;
+  /** With a TTY: sets the terminal's window size (resolves once applied). */
+  resize?(size: TerminalSize): Promise<unknown>;
 }
 
 export interface Runtime {

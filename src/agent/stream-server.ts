@@ -2,7 +2,7 @@ import { ContainerLogStore, LogError } from "./container-logs.ts";
 import type { Runtime } from "./runtime.ts";
 import { StartError } from "./runtime.ts";
 import type { StreamHandler, TunnelStream } from "./tunnel-client.ts";
-import { Channel, type ExecRequest, type LogRequest } from "../tunnel/frames.ts";
+import { Channel, parseTerminalSize, type ExecRequest, type LogRequest } from "../tunnel/frames.ts";
 
 /**
  * What a node serves through its tunnel: container logs (from the agent's log files) and exec
@@ -92,12 +92,19 @@ async function serveExec(deps: StreamServerDeps, req: ExecRequest, stream: Tunne
   }
   stream.accept();
   const v5 = req.protocol === "v5.channel.k8s.io";
+  // In arrival order: input typed after a resize reaches the command once the terminal has its size.
+  let input: Promise<unknown> = Promise.resolve();
   stream.onData = (data) => {
     if (data.length === 0) return;
     const channel = data[0];
-    if (channel === Channel.Stdin) proc.stdin?.write(data.subarray(1));
-    else if (v5 && channel === Channel.Close && data[1] === Channel.Stdin) proc.stdin?.end();
-    // Channel.Resize: no TTY yet, nothing to resize.
+    if (channel === Channel.Stdin) {
+      const chunk = data.subarray(1);
+      input = input.then(() => proc.stdin?.write(chunk));
+    } else if (v5 && channel === Channel.Close && data[1] === Channel.Stdin) input = input.then(() => proc.stdin?.end());
+    else if (channel === Channel.Resize && proc.resize) {
+      const size = parseTerminalSize(data.subarray(1));
+      if (size) input = input.then(() => proc.resize!(size));
+    }
   };
   proc.stdin?.on("error", () => {});
   stream.signal.addEventListener("abort", () => proc.kill(), { once: true });

@@ -120,6 +120,25 @@ export interface StreamError {
 /** The remote-command channels of the channel.k8s.io WebSocket protocols. */
 export const Channel = { Stdin: 0, Stdout: 1, Stderr: 2, Error: 3, Resize: 4, Close: 255 } as const;
 
+/** A terminal's size, as the resize channel carries it. */
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
+/** Parses a resize message of the remote-command protocol: JSON {"Width":w,"Height":h}. */
+export function parseTerminalSize(data: Uint8Array): TerminalSize | undefined {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(data)) as { Width?: unknown; Height?: unknown };
+    const width = Number(v.Width);
+    const height = Number(v.Height);
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0 || width > 65535 || height > 65535) return undefined;
+    return { width, height };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Keep-alive text messages: the Durable Object answers them without waking (auto-response). */
 export const PING = "ping";
 export const PONG = "pong";

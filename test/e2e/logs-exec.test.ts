@@ -134,4 +134,24 @@ describe("logs and exec through the node tunnel", () => {
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /container nope is not valid for pod lines/);
   });
+
+  it("kubectl exec -it runs the command on a terminal of the given size and returns its exit code", async () => {
+    // kubectl on a terminal of its own (util-linux script), 30x100: it sends that size on the resize channel.
+    const cmd = `stty rows 30 cols 100; exec kubectl --kubeconfig ${cluster.kubeconfig} exec -it lines -- sh`;
+    const child = spawn("script", ["--quiet", "--flush", "--return", "--command", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (out += d));
+    const code = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    try {
+      await waitFor("a shell prompt", async () => (out.includes("# ") ? true : undefined), 30_000);
+      child.stdin.write("stty size; tty; echo TERM=$TERM; exit 7\r");
+      assert.equal(await code, 7, out);
+    } finally {
+      child.kill();
+    }
+    assert.match(out, /30 100\r\n/);
+    assert.match(out, /\/dev\/pts\/\d+\r\n/);
+    assert.match(out, /TERM=xterm\r\n/);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeFrame, decodeJson, encodeFrame, encodeJson, FrameError, FrameType, HEADER_BYTES, MAX_STREAM_ID } from "../../src/tunnel/frames.ts";
+import { decodeFrame, decodeJson, encodeFrame, encodeJson, FrameError, FrameType, HEADER_BYTES, MAX_STREAM_ID, parseTerminalSize } from "../../src/tunnel/frames.ts";
 
 describe("tunnel framing", () => {
   it("lays a frame out as type, big-endian stream id, payload", () => {
@@ -43,5 +43,16 @@ describe("tunnel framing", () => {
     expect(() => encodeFrame(FrameType.Data, -1)).toThrow(/out of range/);
     expect(() => encodeFrame(FrameType.Data, MAX_STREAM_ID + 1)).toThrow(/out of range/);
     expect(() => encodeFrame(FrameType.Data, 1.5)).toThrow(/out of range/);
+  });
+});
+
+describe("terminal resize messages", () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  it("reads kubectl's {Width, Height}", () => {
+    expect(parseTerminalSize(enc('{"Width":100,"Height":30}'))).toEqual({ width: 100, height: 30 });
+  });
+  it("refuses what is not a size", () => {
+    for (const bad of ["", "null", "[]", '{"Width":-1,"Height":3}', '{"Width":1.5,"Height":3}', '{"Width":70000,"Height":3}', '{"Height":3}', "{"])
+      expect(parseTerminalSize(enc(bad))).toBeUndefined();
   });
 });
