@@ -61,6 +61,11 @@ export interface ContainerSpec {
   livenessProbe?: ProbeSpec;
   readinessProbe?: ProbeSpec;
   startupProbe?: ProbeSpec;
+  /** Keep the container's stdin open (for attach); stdinOnce: close it when the first attach ends. */
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  /** Run the container on a terminal. */
+  tty?: boolean;
 }
 
 /** The securityContext fields the runtimes apply (container values win over the pod's). */

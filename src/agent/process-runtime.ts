@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { PassThrough, Writable } from "node:stream";
 import { accessSync, constants, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { constants as osConstants } from "node:os";
@@ -77,7 +78,7 @@ export class ProcessRuntime implements Runtime {
   private readonly warnings: string[];
   private readonly running = new Map<ChildProcess, Promise<ContainerExit>>();
   /** Running containers by "<pod uid>/<container>", for exec. */
-  private readonly containers = new Map<string, { child: ChildProcess; env: Record<string, string>; cwd: string }>();
+  private readonly containers = new Map<string, ContainerProcess>();
   private readonly netns = new Map<string, string>();
 
   constructor(
@@ -144,7 +145,10 @@ export class ProcessRuntime implements Runtime {
     const logDir = join(podDir, container.name);
     mkdirSync(logDir, { recursive: true });
     const cwd = container.workingDir && existsSync(container.workingDir) ? container.workingDir : podDir;
-    const argv = [exe, ...req.argv.slice(1)];
+    // A container with tty: true runs on a terminal (made inside its namespaces, as exec -t does).
+    const argv = container.tty ? underTty([exe, ...req.argv.slice(1)]) : [exe, ...req.argv.slice(1)];
+    // stdin: true keeps a pipe open for attach (a terminal always reads one).
+    const keepStdin = !!(container.stdin || container.tty);
     const { script: mounts, warnings } = bindMounts(req.mounts ?? [], !!this.isolation);
     const isolated = this.isolation
       ? ["unshare", ...this.isolation.flags, "--", "/bin/sh", "-c", `hostname "$0" 2>/dev/null; ${mounts}exec "$@"`, pod.metadata.name, ...argv]
@@ -154,10 +158,18 @@ export class ProcessRuntime implements Runtime {
     const full = netns ? ["nsenter", `--net=${netns}`, "--", ...isolated] : isolated;
     let child: ChildProcess;
     const sink = req.log;
+    const attached = new Set<OutputListener>();
     if (sink) {
-      child = spawn(full[0], full.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-      child.stdout!.on("data", (d: Buffer) => sink.write("stdout", d));
-      child.stderr!.on("data", (d: Buffer) => sink.write("stderr", d));
+      child = spawn(full[0], full.slice(1), { cwd, env: container.tty ? ttyEnv(env) : env, stdio: [keepStdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
+      child.stdin?.on("error", () => {});
+      child.stdout!.on("data", (d: Buffer) => {
+        sink.write("stdout", d);
+        for (const l of attached) l("stdout", d);
+      });
+      child.stderr!.on("data", (d: Buffer) => {
+        sink.write("stderr", d);
+        for (const l of attached) l("stderr", d);
+      });
       child.once("close", () => sink.close());
       child.once("error", () => sink.close());
     } else {
@@ -186,7 +198,8 @@ export class ProcessRuntime implements Runtime {
     });
     this.running.set(child, exited);
     const key = `${pod.metadata.uid}/${container.name}`;
-    this.containers.set(key, { child, env, cwd });
+    const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    this.containers.set(key, { child, env, cwd, closed, ...(sink ? { attached } : {}), stdinOnce: !!container.stdinOnce, tty: !!container.tty });
     void exited.then(() => {
       if (this.containers.get(key)?.child === child) this.containers.delete(key);
     });
@@ -219,6 +232,14 @@ export class ProcessRuntime implements Runtime {
     await Promise.race([exited, killed]);
     clearTimeout(timer);
     await exited;
+  }
+
+  async attach(o: Omit<ExecOptions, "command">): Promise<ExecProcess> {
+    const c = this.containers.get(`${o.podUid}/${o.container}`);
+    if (!c || c.child.exitCode !== null || c.child.signalCode !== null)
+      throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
+    if (!c.attached) throw new StartError("AttachUnavailable", `container "${o.container}" writes its output straight to a file: nothing to attach to`);
+    return attachTo(c, o.stdin);
   }
 
   async exec(o: ExecOptions): Promise<ExecProcess> {
@@ -275,6 +296,52 @@ export class ProcessRuntime implements Runtime {
     await Promise.all([...this.running].map(([c, exited]) => this.stopChild(c, exited, 0)));
     await this.opts.network?.close();
   }
+}
+
+type OutputListener = (stream: "stdout" | "stderr", data: Buffer) => void;
+
+interface ContainerProcess {
+  child: ChildProcess;
+  env: Record<string, string>;
+  cwd: string;
+  /** Settles when the container has ended and its output is drained. */
+  closed: Promise<void>;
+  /** Live output listeners (attach sessions); absent when the output goes straight to a file. */
+  attached?: Set<OutputListener>;
+  stdinOnce: boolean;
+  tty: boolean;
+}
+
+/**
+ * An attach session: the container's output from now on, its stdin (never ended by the session
+ * unless stdinOnce), its terminal's resize. Detaching (kill) leaves the container running.
+ */
+function attachTo(c: ContainerProcess, withStdin: boolean): ExecProcess {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const listener: OutputListener = (which, data) => (which === "stdout" ? stdout : stderr).write(data);
+  c.attached!.add(listener);
+  let detach!: () => void;
+  const detached = new Promise<void>((resolve) => (detach = resolve));
+  const exited = Promise.race([c.closed, detached]).then(() => {
+    c.attached!.delete(listener);
+    if (stdin && c.stdinOnce) target?.end();
+    stdout.end();
+    stderr.end();
+    return 0;
+  });
+  const target = c.child.stdin;
+  const stdin =
+    withStdin && target && !target.writableEnded
+      ? new Writable({
+          write: (chunk: Buffer, _enc, done) => (target.writableEnded ? done() : target.write(chunk, () => done())),
+          final: (done) => {
+            if (c.stdinOnce) target.end();
+            done();
+          },
+        })
+      : undefined;
+  return { stdin, stdout, stderr, exited, kill: detach, ...(c.tty ? { resize: ttyResizer(c.child) } : {}) };
 }
 
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

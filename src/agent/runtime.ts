@@ -100,6 +100,12 @@ export interface Runtime {
   startContainer(req: StartRequest): Promise<RunningContainer>;
   /** Releases what createSandbox made; the pod's containers have all ended. */
   removeSandbox(pod: Pod): Promise<void>;
+  /**
+   * Joins a running container's stdio (kubectl attach): its output from now on, its stdin when it
+   * keeps one open; `exited` settles when the container ends or kill() detaches. Throws StartError
+   * when it cannot.
+   */
+  attach?(o: Omit<ExecOptions, "command">): Promise<ExecProcess>;
   /** Runs a command in a running container; throws StartError when it cannot (no such running container). */
   exec?(o: ExecOptions): Promise<ExecProcess>;
   /** Usage of every running container (absent: this runtime does not measure; no PodMetrics). */

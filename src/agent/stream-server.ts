@@ -1,5 +1,5 @@
 import { ContainerLogStore, LogError } from "./container-logs.ts";
-import type { Runtime } from "./runtime.ts";
+import type { ExecProcess, Runtime } from "./runtime.ts";
 import { StartError } from "./runtime.ts";
 import type { StreamHandler, TunnelStream } from "./tunnel-client.ts";
 import { Channel, parseTerminalSize, type ExecRequest, type LogRequest } from "../tunnel/frames.ts";
@@ -19,7 +19,7 @@ export interface StreamServerDeps {
 export function streamHandler(deps: StreamServerDeps): StreamHandler {
   return (req, stream) => {
     if (req.kind === "log") void serveLog(deps, req, stream);
-    else if (req.kind === "exec") void serveExec(deps, req, stream);
+    else if (req.kind === "exec" || req.kind === "attach") void serveExec(deps, req, stream);
     else stream.reject({ code: 400, reason: "BadRequest", message: `unknown stream kind` });
   };
 }
@@ -78,13 +78,16 @@ const framed = (channel: number, data: Uint8Array) => {
 };
 
 async function serveExec(deps: StreamServerDeps, req: ExecRequest, stream: TunnelStream): Promise<void> {
-  if (!deps.runtime.exec) {
-    stream.reject({ code: 400, reason: "BadRequest", message: `the ${deps.runtime.name} runtime cannot exec into containers` });
+  const attach = req.kind === "attach";
+  const runtime = deps.runtime;
+  if (attach ? !runtime.attach : !runtime.exec) {
+    stream.reject({ code: 400, reason: "BadRequest", message: `the ${runtime.name} runtime cannot ${req.kind} to containers` });
     return;
   }
-  let proc;
+  const target = { podUid: req.pod.uid, container: req.pod.container, stdin: req.stdin, tty: req.tty };
+  let proc: ExecProcess;
   try {
-    proc = await deps.runtime.exec({ podUid: req.pod.uid, container: req.pod.container, command: req.command, stdin: req.stdin, tty: req.tty });
+    proc = attach ? await runtime.attach!(target) : await runtime.exec!({ ...target, command: req.command });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     stream.reject({ code: e instanceof StartError ? 400 : 500, reason: e instanceof StartError ? "BadRequest" : "InternalError", message });
@@ -122,6 +125,7 @@ async function serveExec(deps: StreamServerDeps, req: ExecRequest, stream: Tunne
   await Promise.all(outs);
   await pending;
   if (stream.signal.aborted) return;
-  await stream.write(framed(Channel.Error, new TextEncoder().encode(JSON.stringify(exitStatus(exitCode)))));
+  // An attach ends with the container (or the client leaving): success, as the kubelet answers.
+  await stream.write(framed(Channel.Error, new TextEncoder().encode(JSON.stringify(exitStatus(attach ? 0 : exitCode)))));
   stream.end();
 }

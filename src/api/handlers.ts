@@ -82,9 +82,10 @@ export async function handleResource(
   if (subresource === "binding") return binding(call, method);
   if (subresource === "eviction") return eviction(call, method);
   if (target.kind.plural === "pods" && target.kind.group === "" && subresource === "log") return podLog(env, call.store, target, method, q);
-  if (target.kind.plural === "pods" && target.kind.group === "" && subresource === "exec") return podExec(env, call.store, target, req, q);
+  if (target.kind.plural === "pods" && target.kind.group === "" && (subresource === "exec" || subresource === "attach"))
+    return podExec(env, call.store, target, req, q, subresource);
   if (subresource === "log" || subresource === "exec" || subresource === "attach" || subresource === "portforward" || subresource === "proxy")
-    throw unavailable(`${target.kind.plural}/${subresource} is not available yet: only pods/log and pods/exec are served through node tunnels so far`);
+    throw unavailable(`${target.kind.plural}/${subresource} is not available yet: only pods/log, pods/exec and pods/attach are served through node tunnels so far`);
   if (subresource && subresource !== "status" && subresource !== "finalize")
     throw methodNotAllowed(`${target.kind.plural}/${subresource} is not supported yet`);
   switch (method) {

@@ -121,10 +121,10 @@ export function negotiateProtocol(header: string | null): string | undefined {
   return EXEC_PROTOCOLS.find((p) => offered.includes(p));
 }
 
-/** pods/{name}/exec over a WebSocket (channel.k8s.io v4/v5), relayed by the node's tunnel. */
-export async function podExec(env: Env, store: ObjectStore, target: Target, req: Request, q: URLSearchParams): Promise<Response> {
-  const command = q.getAll("command");
-  if (command.length === 0) throw badRequest("you must specify at least 1 command");
+/** pods/{name}/exec and pods/{name}/attach over a WebSocket (channel.k8s.io v4/v5), relayed by the node's tunnel. */
+export async function podExec(env: Env, store: ObjectStore, target: Target, req: Request, q: URLSearchParams, kind: "exec" | "attach" = "exec"): Promise<Response> {
+  const command = kind === "exec" ? q.getAll("command") : [];
+  if (kind === "exec" && command.length === 0) throw badRequest("you must specify at least 1 command");
   const stdin = boolParam(q, "stdin");
   const stdout = boolParam(q, "stdout");
   const stderr = boolParam(q, "stderr");
@@ -133,16 +133,16 @@ export async function podExec(env: Env, store: ObjectStore, target: Target, req:
   const pod = await store.get(target.kind, target.namespace, target.name!);
   const { node, ref } = podRef(pod, resolveContainer(pod, q.get("container")));
   const phase = (pod.status as { phase?: string } | undefined)?.phase;
-  if (phase === "Succeeded" || phase === "Failed") throw badRequest(`cannot exec into a container in a completed pod; current phase is ${phase}`);
+  if (phase === "Succeeded" || phase === "Failed") throw badRequest(`cannot ${kind === "exec" ? "exec into" : "attach to"} a container in a completed pod; current phase is ${phase}`);
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     // kubectl falls back to SPDY when the WebSocket upgrade fails: repeat why it failed.
     if (!(await tunnelStub(env, node).activeStreams()).agentConnected)
       throw new ApiError(503, "ServiceUnavailable", `node "${node}" is not connected: its agent has no tunnel to the control plane (the node may be offline)`);
-    throw badRequest("this server serves exec over WebSockets only (subprotocols v5.channel.k8s.io, v4.channel.k8s.io), not SPDY");
+    throw badRequest(`this server serves ${kind} over WebSockets only (subprotocols v5.channel.k8s.io, v4.channel.k8s.io), not SPDY`);
   }
   const protocol = negotiateProtocol(req.headers.get("sec-websocket-protocol"));
   if (!protocol) throw badRequest(`none of the requested WebSocket subprotocols is supported; this server speaks ${EXEC_PROTOCOLS.join(", ")}`);
-  const request: ExecRequest = { kind: "exec", pod: ref, command, stdin, stdout, stderr, tty, protocol };
+  const request: ExecRequest = { kind, pod: ref, command, stdin, stdout, stderr, tty, protocol };
   const res = await tunnelStub(env, node).fetch("https://tunnel/exec", {
     headers: { upgrade: "websocket", "x-edgeplane-stream": envelopeHeader({ node, request }) },
   });

@@ -98,8 +98,9 @@ export interface LogRequest {
   options: LogOptions;
 }
 
+/** exec runs `command` in the container; attach joins its main process's stdio (command empty). */
 export interface ExecRequest {
-  kind: "exec";
+  kind: "exec" | "attach";
   pod: PodRef;
   command: string[];
   stdin: boolean;

@@ -172,7 +172,7 @@ export class NodeTunnel extends DurableObject<Env> {
 
   private async openExec(request: Request, envelope: StreamEnvelope): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return statusResponse(new ApiError(400, "BadRequest", "exec needs a WebSocket upgrade"));
-    if (envelope.request.kind !== "exec") return statusResponse(new ApiError(400, "BadRequest", "not an exec request"));
+    if (envelope.request.kind !== "exec" && envelope.request.kind !== "attach") return statusResponse(new ApiError(400, "BadRequest", "not an exec or attach request"));
     const opened = await this.open(envelope);
     if (opened instanceof Response) return opened;
     const [client, server] = Object.values(new WebSocketPair());

@@ -35,6 +35,22 @@ function pod(name: string, node: string, script: string, restartPolicy = "Always
   };
 }
 
+/** A pod whose container keeps stdin open for one attach (stdinOnce), as `kubectl run -i` makes them. */
+function withStdin(p: Json): Json {
+  Object.assign(p.spec.containers[0], { stdin: true, stdinOnce: true });
+  return p;
+}
+
+/** Runs kubectl on a terminal of its own (util-linux script), 30x100; resolves with its exit code. */
+function onTerminal(cluster: LocalCluster, args: string) {
+  const cmd = `stty rows 30 cols 100; exec kubectl --kubeconfig ${cluster.kubeconfig} ${args}`;
+  const child = spawn("script", ["--quiet", "--flush", "--return", "--command", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+  const session = { child, out: "", code: new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c))) };
+  child.stdout.setEncoding("utf8").on("data", (d) => (session.out += d));
+  child.stderr.setEncoding("utf8").on("data", (d) => (session.out += d));
+  return session;
+}
+
 describe("logs and exec through the node tunnel", () => {
   let cluster: LocalCluster;
   let agent: RunningAgent;
@@ -55,6 +71,7 @@ describe("logs and exec through the node tunnel", () => {
       pod("ticker", NODE, "echo start; sleep 3; echo ready-marker; exec sleep 3600"),
       pod("crash", NODE, "echo run at $(date +%s%N); sleep 1; exit 1"),
       pod("ghost", "ghost-node", "sleep 1"),
+      withStdin(pod("talk", NODE, "echo before-attach; while read l; do echo got:$l; done; echo bye", "Never")),
     ]
       .map((p) => JSON.stringify(p))
       .join("\n");
@@ -136,22 +153,48 @@ describe("logs and exec through the node tunnel", () => {
   });
 
   it("kubectl exec -it runs the command on a terminal of the given size and returns its exit code", async () => {
-    // kubectl on a terminal of its own (util-linux script), 30x100: it sends that size on the resize channel.
-    const cmd = `stty rows 30 cols 100; exec kubectl --kubeconfig ${cluster.kubeconfig} exec -it lines -- sh`;
-    const child = spawn("script", ["--quiet", "--flush", "--return", "--command", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+    // kubectl sends its terminal's size (30x100) on the resize channel.
+    const t = onTerminal(cluster, "exec -it lines -- sh");
+    try {
+      await waitFor("a shell prompt", async () => (t.out.includes("# ") ? true : undefined), 30_000);
+      t.child.stdin.write("stty size; tty; echo TERM=$TERM; exit 7\r");
+      assert.equal(await t.code, 7, t.out);
+    } finally {
+      t.child.kill();
+    }
+    assert.match(t.out, /30 100\r\n/);
+    assert.match(t.out, /\/dev\/pts\/\d+\r\n/);
+    assert.match(t.out, /TERM=xterm\r\n/);
+  });
+
+  it("kubectl attach -i joins the container's stdin and output; stdinOnce closes its stdin after", async () => {
+    await waitFor("talk Running", async () => ((await podJson("talk"))?.status?.phase === "Running" ? true : undefined));
+    const child = spawn("kubectl", ["--kubeconfig", cluster.kubeconfig, "attach", "-i", "talk"], { stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
     child.stderr.setEncoding("utf8").on("data", (d) => (out += d));
     const code = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    child.stdin.write("one\n");
+    await waitFor("first line echoed", async () => (out.includes("got:one") ? true : undefined), 30_000);
+    child.stdin.end("two\n");
+    assert.equal(await code, 0, out);
+    assert.match(out, /got:one\ngot:two\nbye\n/);
+    assert.doesNotMatch(out, /before-attach/); // output from before the attach is in the log, not replayed
+    await waitFor("talk Succeeded", async () => ((await podJson("talk"))?.status?.phase === "Succeeded" ? true : undefined));
+  });
+
+  it("kubectl run -it --rm runs a shell on a terminal, attached, and removes the pod", async () => {
+    const t = onTerminal(cluster, "run shell-once -it --rm --restart=Never --image=busybox --overrides={\\\"spec\\\":{\\\"nodeName\\\":\\\"" + NODE + "\\\"}} -- sh");
     try {
-      await waitFor("a shell prompt", async () => (out.includes("# ") ? true : undefined), 30_000);
-      child.stdin.write("stty size; tty; echo TERM=$TERM; exit 7\r");
-      assert.equal(await code, 7, out);
+      await waitFor("attached", async () => (t.out.includes("If you don't see a command prompt") ? true : undefined), 60_000);
+      t.child.stdin.write("stty size; echo answer-$((6*7)); exit 4\r");
+      assert.equal(await t.code, 4, t.out); // kubectl run hands back the container's exit code
     } finally {
-      child.kill();
+      t.child.kill();
     }
-    assert.match(out, /30 100\r\n/);
-    assert.match(out, /\/dev\/pts\/\d+\r\n/);
-    assert.match(out, /TERM=xterm\r\n/);
+    assert.match(t.out, /30 100\r\n/);
+    assert.match(t.out, /answer-42\r\n/);
+    assert.match(t.out, /pod "shell-once" deleted/);
+    await waitFor("shell-once gone", async () => ((await podJson("shell-once")) === undefined ? true : undefined));
   });
 });
