@@ -25,6 +25,10 @@ export interface Env {
   NODE_MONITOR_GRACE_SECONDS?: string;
   /** Seconds between the node lifecycle controller's checks of the node leases (default 5). */
   NODE_MONITOR_PERIOD_SECONDS?: string;
+  /** The edge's domain: LoadBalancer Services answer at <svc>.<ns>.lb.<domain> (default edgeplane.localhost). */
+  EDGE_DOMAIN?: string;
+  /** Host names (comma-separated) that are only the API's; unset: API paths reach the API on every host. */
+  API_HOSTS?: string;
 }
 
 export function numberSetting(value: string | undefined, fallback: number): number {

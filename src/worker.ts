@@ -15,6 +15,8 @@ import type { Env } from "./env.ts";
 import { currentRevision, openDb } from "./store/revision-log.ts";
 import { connectTunnel } from "./api/streaming.ts";
 import { reencryptSecrets } from "./store/secret-rotation.ts";
+import { edgeTarget } from "./edge/edge-host.ts";
+import { serveEdge } from "./edge/edge-proxy.ts";
 
 export { NamespaceHub } from "./store/hub.ts";
 export { NodeTunnel } from "./tunnel/node-tunnel.ts";
@@ -22,6 +24,17 @@ export { NodeTunnel } from "./tunnel/node-tunnel.ts";
 type AppEnv = { Bindings: Env; Variables: { user: UserInfo; hooks: RequestHooks } };
 
 const app = new Hono<AppEnv>();
+
+/**
+ * The edge first: a request for a host an Ingress or a LoadBalancer Service serves goes to its
+ * pods (src/edge/). Decided from the Host header and path alone: API requests read nothing more.
+ */
+app.use("*", async (c, next) => {
+  const host = c.req.header("host") ?? new URL(c.req.url).host;
+  const target = edgeTarget(c.env, host, c.req.path);
+  if (!target) return next();
+  return serveEdge(c.env, c.req.raw, target, host);
+});
 
 /** Health endpoints answer without credentials, as kube-apiserver's do. */
 const PUBLIC_PATHS = new Set(["/healthz", "/livez", "/readyz", "/version"]);

@@ -2,6 +2,7 @@ import { ContainerLogStore, LogError } from "./container-logs.ts";
 import type { ExecProcess, Runtime } from "./runtime.ts";
 import { StartError } from "./runtime.ts";
 import type { StreamHandler, TunnelStream } from "./tunnel-client.ts";
+import { serveHttp } from "./http-proxy.ts";
 import { Channel, parseTerminalSize, type ExecRequest, type LogRequest } from "../tunnel/frames.ts";
 
 /**
@@ -20,6 +21,7 @@ export function streamHandler(deps: StreamServerDeps): StreamHandler {
   return (req, stream) => {
     if (req.kind === "log") void serveLog(deps, req, stream);
     else if (req.kind === "exec" || req.kind === "attach") void serveExec(deps, req, stream);
+    else if (req.kind === "http") serveHttp(req, stream, deps.log);
     else stream.reject({ code: 400, reason: "BadRequest", message: `unknown stream kind` });
   };
 }

@@ -32,6 +32,8 @@ export interface TunnelStream {
   reset(): void;
   /** Data from the control plane (exec stdin, resize, ...). */
   onData?: (data: Buffer) => void;
+  /** Set by streams with a request body (http): the control plane's End closes the body instead of the stream. */
+  onEnd?: () => void;
 }
 
 export type StreamHandler = (req: StreamRequest, stream: TunnelStream) => void;
@@ -49,6 +51,7 @@ const HIGH_WATER = 1024 * 1024;
 class Stream implements TunnelStream {
   private readonly abort = new AbortController();
   onData?: (data: Buffer) => void;
+  onEnd?: () => void;
   done = false;
 
   constructor(
@@ -215,6 +218,7 @@ export class TunnelClient {
     const stream = this.streams.get(f.stream);
     if (!stream) return;
     if (f.type === FrameType.Data) stream.onData?.(Buffer.from(f.payload));
+    else if (f.type === FrameType.End && stream.onEnd) stream.onEnd();
     else if (f.type === FrameType.Reset || f.type === FrameType.End) stream.aborted();
   }
 }

@@ -11,6 +11,7 @@ import { addUsage, newUsage, openDb, type D1Usage } from "../store/revision-log.
 import { RECONCILERS } from "./registry.ts";
 import { controllerOf, type Action, type Observed } from "./types.ts";
 import { emptyObserved } from "./observed.ts";
+import { edgeDomain } from "../edge/edge-host.ts";
 import { readObserved, type ObservedCache } from "./observed-cache.ts";
 
 /**
@@ -37,6 +38,7 @@ export const OBSERVED_RESOURCES: Record<string, keyof Observed> = {
   "core/services": "services",
   "core/endpoints": "endpoints",
   "discovery.k8s.io/endpointslices": "endpointSlices",
+  "networking.k8s.io/ingresses": "ingresses",
 };
 
 const MAX_PASSES = 20;
@@ -56,6 +58,7 @@ export async function observe(env: Env, namespace: string, now = Date.now(), usa
   const db = openDb(env.DB, usage);
   const rows = cache ? await cache.read(db, namespace) : await readObserved(db, namespace, OBSERVED_STORAGE);
   const observed = emptyObserved(namespace, now);
+  observed.edgeDomain = edgeDomain(env);
   for (const r of rows) (observed[OBSERVED_RESOURCES[r.resource]] as KubeObject[]).push(materialize(r.value, r.rev));
   // Nodes are read only when something in the namespace places pods on them itself.
   if (observed.daemonSets.length > 0) {

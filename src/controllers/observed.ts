@@ -20,6 +20,7 @@ export function emptyObserved(namespace: string, now: number): Observed {
     services: [],
     endpoints: [],
     endpointSlices: [],
+    ingresses: [],
     nodes: [],
   };
 }

@@ -7,6 +7,7 @@ import { reconcile as endpoints } from "./endpoints.ts";
 import { reconcile as garbageCollector } from "./garbage-collector.ts";
 import { reconcile as horizontalPodAutoscaler } from "./horizontal-pod-autoscaler.ts";
 import { reconcile as job } from "./job.ts";
+import { reconcile as loadBalancerStatus } from "./load-balancer-status.ts";
 import { reconcile as replicaSet } from "./replicaset.ts";
 import { reconcile as statefulSet } from "./statefulset.ts";
 import type { Reconciler } from "./types.ts";
@@ -28,4 +29,6 @@ export const RECONCILERS: { name: string; reconcile: Reconciler }[] = [
   { name: "disruption", reconcile: disruption },
   // Endpoints and EndpointSlices of selector-based Services, from this pass's pods.
   { name: "endpoints", reconcile: endpoints },
+  // status.loadBalancer of LoadBalancer Services and Ingresses: the edge's hostnames for them.
+  { name: "load-balancer-status", reconcile: loadBalancerStatus },
 ];

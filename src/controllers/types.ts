@@ -34,6 +34,10 @@ export interface Observed {
   services?: KubeObject[];
   endpoints?: KubeObject[];
   endpointSlices?: KubeObject[];
+  /** networking.k8s.io/v1 Ingresses of the namespace. */
+  ingresses?: KubeObject[];
+  /** The edge's domain (EDGE_DOMAIN): load balancer hostnames are made from it. */
+  edgeDomain?: string;
   /** Cluster-scoped. */
   nodes: KubeObject[];
 }
@@ -53,7 +57,9 @@ export type Resource =
   | "batch/cronjobs"
   | "autoscaling/horizontalpodautoscalers"
   | "policy/poddisruptionbudgets"
-  | "core/resourcequotas";
+  | "core/resourcequotas"
+  | "core/services"
+  | "networking.k8s.io/ingresses";
 
 export type Action =
   /** Create; `object.metadata.generateName` is honoured (the store appends 5 random characters). */

@@ -7,6 +7,7 @@ import { hubName, materialize } from "./hub.ts";
 import { admitPodPriority } from "./pod-priority.ts";
 import { openRows, openSecret, primaryKeyId, SECRETS_RESOURCE } from "./secret-box.ts";
 import { explainClaimFailure, isServiceKind, serviceClaims, ServiceAllocation } from "./service-allocation.ts";
+import { admitIngressHosts, ingressClaims, isIngressKind } from "./host-claims.ts";
 import { addUsage, getRow, listPage, objectKey, openDb, type D1Usage, type Db, type Write, type WriteResult } from "./revision-log.ts";
 
 /**
@@ -190,6 +191,8 @@ export class ObjectStore {
       ...(prev ? { prevValue: serialize(prev) } : {}),
       // A Service holds its cluster IPs and node ports in the same commit (released by its deletion).
       ...(isServiceKind(kind) ? { claims: type === "DELETED" ? [] : serviceClaims(obj) } : {}),
+      // An Ingress holds its hosts (shared with its namespace's other Ingresses) the same way.
+      ...(isIngressKind(kind) ? { claims: type === "DELETED" ? [] : ingressClaims(obj, this.key(kind, namespace, name)) } : {}),
     };
   }
 
@@ -241,6 +244,7 @@ export class ObjectStore {
     delete m.deletionGracePeriodSeconds;
     const allocation = isServiceKind(kind) ? new ServiceAllocation(this.db, this.env, obj, undefined, this.key(kind, m.namespace ?? "", m.name!)) : undefined;
     await allocation?.allocate();
+    if (isIngressKind(kind)) await admitIngressHosts(this.db, this.env, obj, this.key(kind, m.namespace ?? "", m.name!));
     if (opts.dryRun) {
       const existing = await this.tryGet(kind, m.namespace ?? "", m.name!);
       if (existing) throw alreadyExists(kind, m.name!);
@@ -317,6 +321,7 @@ export class ObjectStore {
     // A Service that needs new addresses (to NodePort, from ExternalName, new ports) gets them here.
     const allocation = isServiceKind(kind) && part !== "status" ? new ServiceAllocation(this.db, this.env, next, old, this.key(kind, namespace, name)) : undefined;
     await allocation?.allocate();
+    if (isIngressKind(kind) && part !== "status") await admitIngressHosts(this.db, this.env, next, this.key(kind, namespace, name));
     if (opts.dryRun) {
       next.metadata.resourceVersion = old.metadata.resourceVersion;
       return next;

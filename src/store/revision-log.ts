@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { claimScope, sharedPrefixes } from "./host-claims.ts";
 
 /**
  * SQL over the revision log and the current-state table. Everything here is a
@@ -136,13 +137,20 @@ export const objectKey = (resource: string, namespace: string, name: string) => 
 function writeStatements(w: Write): SQL[] {
   const claims = w.claims && w.claims.length > 0 && w.type !== "DELETED" ? JSON.stringify(w.claims) : undefined;
   // A claim held by another object fails the write like a lost compare-and-swap.
+  const shared = claims ? sharedPrefixes(w.claims!) : [];
   const claimsFree = claims
     ? sql`AND NOT EXISTS (SELECT 1 FROM allocations WHERE id IN (SELECT value FROM json_each(${claims})) AND owner != ${w.key})`
     : sql``;
+  // Shared claims (an Ingress's hosts): no row under the claim's prefix may belong outside the writer's scope.
+  const sharedFree =
+    shared.length > 0
+      ? sql`AND NOT EXISTS (SELECT 1 FROM json_each(${JSON.stringify(shared)}) j JOIN allocations a ON a.id >= j.value AND a.id < j.value || char(65535)
+          WHERE substr(a.owner, 1, ${claimScope(w.key).length}) != ${claimScope(w.key)})`
+      : sql``;
   const insertRevision = sql`
     INSERT INTO revisions (key, resource, namespace, name, type, value, prev_revision)
     SELECT ${w.key}, ${w.resource}, ${w.namespace}, ${w.name}, ${w.type}, ${w.value}, ${w.expectedRev}
-    WHERE (SELECT rev FROM objects WHERE key = ${w.key}) IS ${w.expectedRev} ${claimsFree}
+    WHERE (SELECT rev FROM objects WHERE key = ${w.key}) IS ${w.expectedRev} ${claimsFree} ${sharedFree}
     RETURNING id`;
   const applyCurrent =
     w.type === "DELETED"

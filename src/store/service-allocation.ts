@@ -5,6 +5,7 @@ import { NODE_PORT_RANGE } from "../resources/service.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { isIPv4 } from "../resources/validation.ts";
 import type { Db, Write } from "./revision-log.ts";
+import { claimScope, SHARED_CLAIM_SEPARATOR, sharedHeldByOthers, sharedPrefixes } from "./host-claims.ts";
 
 /**
  * Cluster IPs and node ports of Services, as kube-apiserver's allocators hand them out, but
@@ -142,8 +143,9 @@ export async function explainClaimFailure(db: Db, w: Write): Promise<void> {
   const row = await db.all<{ rev: number }>(sql`SELECT rev FROM objects WHERE key = ${w.key}`);
   // The compare-and-swap itself failed: the caller says so (AlreadyExists, Conflict, NotFound).
   if ((row[0]?.rev ?? null) !== w.expectedRev) return;
-  const taken = await heldByOthers(db, w.claims, w.key);
-  if (taken.length) throw new AllocationRace(taken);
+  const taken = await heldByOthers(db, w.claims.filter((id) => !id.includes(SHARED_CLAIM_SEPARATOR)), w.key);
+  const shared = await sharedHeldByOthers(db, sharedPrefixes(w.claims), claimScope(w.key));
+  if (taken.length || shared.length) throw new AllocationRace([...taken, ...shared.map((p) => p.slice(0, -1))]);
 }
 
 const cause = (field: string, value: string, message: string) => ({ reason: "FieldValueInvalid" as const, field, message: `Invalid value: ${value}: ${message}` });

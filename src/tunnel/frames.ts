@@ -73,7 +73,7 @@ export function decodeJson<T>(payload: Uint8Array): T {
 }
 
 /** What a stream asks of the agent. */
-export type StreamRequest = LogRequest | ExecRequest;
+export type StreamRequest = LogRequest | ExecRequest | HttpRequest;
 
 export interface PodRef {
   namespace: string;
@@ -109,6 +109,29 @@ export interface ExecRequest {
   tty: boolean;
   /** The negotiated WebSocket subprotocol (v4.channel.k8s.io or v5.channel.k8s.io). */
   protocol: string;
+}
+
+/**
+ * An HTTP request the agent makes to a pod (edge routing of Ingresses and LoadBalancer Services).
+ * The agent accepts once its connection to `ip:port` is up (a refusal means "try another
+ * endpoint"); then the control plane's Data frames are the request body (End: no more), and the
+ * agent's first Data frame is the response head as JSON (HttpResponseHead), the rest the body.
+ */
+export interface HttpRequest {
+  kind: "http";
+  /** The pod's IP and the target (container) port. */
+  ip: string;
+  port: number;
+  method: string;
+  /** Path and query, as the client sent them. */
+  path: string;
+  headers: [string, string][];
+}
+
+export interface HttpResponseHead {
+  status: number;
+  statusText?: string;
+  headers: [string, string][];
 }
 
 /** Why the agent refused a stream: becomes the API's Status. */

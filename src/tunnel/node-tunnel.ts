@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { ApiError, unavailable, type StatusReason } from "../api/errors.ts";
 import type { Env } from "../env.ts";
+import { HOP_BY_HOP } from "../edge/http-headers.ts";
 import {
   decodeFrame,
   decodeJson,
@@ -10,6 +11,7 @@ import {
   PING,
   PONG,
   type Frame,
+  type HttpResponseHead,
   type StreamError,
   type StreamRequest,
 } from "./frames.ts";
@@ -54,6 +56,17 @@ interface LogSink {
   queued: number;
 }
 
+/** An edge HTTP request in flight: waiting for the pod's response head, then its body. */
+interface HttpSink extends LogSink {
+  /** Set until the head arrived; called with undefined when the stream ends without one. */
+  head?: (h: HttpResponseHead | undefined) => void;
+}
+
+/** Set on the refusals of /http that happened before the pod was reached: the edge may try another endpoint. */
+export const EDGE_RETRY_HEADER = "x-edgeplane-edge-retry";
+/** Statuses whose responses carry no body. */
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
 function statusResponse(e: ApiError): Response {
   return new Response(JSON.stringify(e.toStatus()), { status: e.code, headers: { "content-type": "application/json" } });
 }
@@ -62,6 +75,7 @@ export class NodeTunnel extends DurableObject<Env> {
   /** Streams waiting for the agent's Accept or Reject. */
   private readonly opening = new Map<number, (f: Frame | undefined) => void>();
   private readonly logs = new Map<number, LogSink>();
+  private readonly https = new Map<number, HttpSink>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -75,13 +89,14 @@ export class NodeTunnel extends DurableObject<Env> {
     if (!envelope) return statusResponse(new ApiError(400, "BadRequest", "missing stream request"));
     if (url.pathname === "/log") return this.openLog(envelope);
     if (url.pathname === "/exec") return this.openExec(request, envelope);
+    if (url.pathname === "/http") return this.openHttp(request, envelope);
     return statusResponse(new ApiError(404, "NotFound", "the server could not find the requested resource"));
   }
 
   /** Streams open now (logs being served, exec sessions), for tests and stats. */
-  async activeStreams(): Promise<{ logs: number; sessions: number; agentConnected: boolean }> {
+  async activeStreams(): Promise<{ logs: number; sessions: number; https: number; agentConnected: boolean }> {
     const sessions = this.ctx.getWebSockets().filter((ws) => (ws.deserializeAttachment() as ClientAttachment | null)?.role === "client").length;
-    return { logs: this.logs.size, sessions, agentConnected: this.agent() !== undefined };
+    return { logs: this.logs.size, sessions, https: this.https.size, agentConnected: this.agent() !== undefined };
   }
 
   private connectAgent(request: Request): Response {
@@ -111,7 +126,7 @@ export class NodeTunnel extends DurableObject<Env> {
   private newStreamId(): number {
     for (;;) {
       const id = crypto.getRandomValues(new Uint32Array(1))[0];
-      if (id !== 0 && !this.opening.has(id) && !this.logs.has(id) && this.ctx.getWebSockets(clientTag(id)).length === 0) return id;
+      if (id !== 0 && !this.opening.has(id) && !this.logs.has(id) && !this.https.has(id) && this.ctx.getWebSockets(clientTag(id)).length === 0) return id;
     }
   }
 
@@ -181,6 +196,100 @@ export class NodeTunnel extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client, headers: { "sec-websocket-protocol": envelope.request.protocol } });
   }
 
+  /**
+   * An edge request to a pod on this node: the agent connects to the pod (a refusal carries
+   * EDGE_RETRY_HEADER), the request body follows as Data frames, and the pod's response is
+   * streamed back as this response.
+   */
+  private async openHttp(request: Request, envelope: StreamEnvelope): Promise<Response> {
+    if (envelope.request.kind !== "http") return statusResponse(new ApiError(400, "BadRequest", "not an http request"));
+    const opened = await this.open(envelope);
+    if (opened instanceof Response) {
+      const retry = new Response(opened.body, opened);
+      retry.headers.set(EDGE_RETRY_HEADER, "1");
+      return retry;
+    }
+    const { agent, stream } = opened;
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const head = new Promise<HttpResponseHead | undefined>((resolve) => {
+      this.https.set(stream, { writer: writable.getWriter(), queued: 0, head: resolve });
+    });
+    void this.pumpBody(request.body, agent, stream);
+    const h = await head;
+    const sink = this.https.get(stream);
+    if (!h) {
+      this.https.delete(stream);
+      return statusResponse(new ApiError(502, "ServiceUnavailable", `node "${envelope.node}": the connection to ${envelope.request.ip}:${envelope.request.port} ended without a response`));
+    }
+    const headers = new Headers();
+    for (const [k, v] of h.headers) if (k.toLowerCase() !== "content-length" && !HOP_BY_HOP.has(k.toLowerCase())) headers.append(k, v);
+    // The client went away: tell the agent and forget the stream.
+    sink?.writer.closed.then(
+      () => this.https.delete(stream),
+      () => this.resetHttp(stream),
+    );
+    if (NULL_BODY.has(h.status) || envelope.request.method === "HEAD") {
+      void readable.cancel().catch(() => {});
+      return new Response(null, { status: h.status === 101 ? 502 : h.status, headers });
+    }
+    return new Response(readable, { status: h.status, statusText: h.statusText, headers });
+  }
+
+  /** The edge request's body, as Data frames, then End. */
+  private async pumpBody(body: ReadableStream<Uint8Array> | null, agent: WebSocket, stream: number): Promise<void> {
+    try {
+      if (body) for await (const chunk of body) {
+        if (!this.https.has(stream)) return;
+        this.sendQuietly(agent, encodeFrame(FrameType.Data, stream, chunk));
+      }
+      if (this.https.has(stream)) this.sendQuietly(agent, encodeFrame(FrameType.End, stream));
+    } catch {
+      this.resetHttp(stream);
+    }
+  }
+
+  private resetHttp(stream: number): void {
+    const sink = this.https.get(stream);
+    if (!sink) return;
+    this.https.delete(stream);
+    sink.head?.(undefined);
+    sink.writer.abort("reset").catch(() => {});
+    const agent = this.agent();
+    if (agent) this.sendQuietly(agent, encodeFrame(FrameType.Reset, stream));
+  }
+
+  /** A frame of an edge request in flight: the head first, then body chunks. */
+  private fromAgentHttp(sink: HttpSink, f: Frame): void {
+    if (f.type === FrameType.Data && sink.head) {
+      let h: HttpResponseHead | undefined;
+      try {
+        h = decodeJson<HttpResponseHead>(f.payload);
+      } catch {
+        h = undefined;
+      }
+      const resolve = sink.head;
+      sink.head = undefined;
+      if (!h) return this.resetHttp(f.stream);
+      return resolve(h);
+    }
+    if (f.type === FrameType.Data) return this.toSink(this.https, sink, f, () => this.resetHttp(f.stream));
+    this.https.delete(f.stream);
+    sink.head?.(undefined);
+    if (f.type === FrameType.End) sink.writer.close().catch(() => {});
+    else sink.writer.abort("the agent ended the stream").catch(() => {});
+  }
+
+  /** Queues a Data frame's bytes for a streamed response; a reader too far behind is dropped. */
+  private toSink(map: Map<number, LogSink>, sink: LogSink, f: Frame, reset: () => void): void {
+    if (sink.queued > MAX_QUEUED_BYTES) return reset();
+    const chunk = f.payload.slice();
+    sink.queued += chunk.byteLength;
+    sink.writer.write(chunk).then(
+      () => (sink.queued -= chunk.byteLength),
+      () => (map.has(f.stream) ? reset() : undefined),
+    );
+  }
+
   async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const role = ws.deserializeAttachment() as AgentAttachment | ClientAttachment | null;
     if (role?.role === "client") {
@@ -206,17 +315,12 @@ export class NodeTunnel extends DurableObject<Env> {
       if (f.type === FrameType.Accept || f.type === FrameType.Reject || f.type === FrameType.Reset) opening(f);
       return;
     }
+    const http = this.https.get(f.stream);
+    if (http) return this.fromAgentHttp(http, f);
     const log = this.logs.get(f.stream);
     if (log) {
-      if (f.type === FrameType.Data) {
-        if (log.queued > MAX_QUEUED_BYTES) return this.resetStream(f.stream);
-        const chunk = f.payload.slice();
-        log.queued += chunk.byteLength;
-        log.writer.write(chunk).then(
-          () => (log.queued -= chunk.byteLength),
-          () => this.resetStream(f.stream),
-        );
-      } else if (f.type === FrameType.End) {
+      if (f.type === FrameType.Data) this.toSink(this.logs, log, f, () => this.resetStream(f.stream));
+      else if (f.type === FrameType.End) {
         this.logs.delete(f.stream);
         log.writer.close().catch(() => {});
       } else if (f.type === FrameType.Reset) {
@@ -262,6 +366,11 @@ export class NodeTunnel extends DurableObject<Env> {
     this.opening.clear();
     for (const log of this.logs.values()) log.writer.abort(why).catch(() => {});
     this.logs.clear();
+    for (const http of this.https.values()) {
+      http.head?.(undefined);
+      http.writer.abort(why).catch(() => {});
+    }
+    this.https.clear();
     for (const ws of this.ctx.getWebSockets())
       if ((ws.deserializeAttachment() as ClientAttachment | null)?.role === "client") this.closeQuietly(ws, 1011, why);
   }
