@@ -1,4 +1,5 @@
 import type { NamespaceHub } from "./store/hub.ts";
+import type { IdentityLimiter } from "./auth/identity-limiter.ts";
 import type { NodeTunnel } from "./tunnel/node-tunnel.ts";
 
 /** Bindings and settings of the Worker (wrangler.toml, `--var`, secrets). */
@@ -7,6 +8,8 @@ export interface Env {
   HUB: DurableObjectNamespace<NamespaceHub>;
   /** One per node ("node:<name>"): the end of its agent's tunnel. */
   TUNNEL: DurableObjectNamespace<NodeTunnel>;
+  /** One per rate-limited identity ("user:<name>"): its request token bucket and open watches. */
+  LIMITER: DurableObjectNamespace<IdentityLimiter>;
   /** SHA-256 (hex) of the bootstrap admin bearer token. */
   ADMIN_TOKEN_SHA256?: string;
   /** AES-256-GCM key (base64, 32 bytes) Secrets are encrypted with at rest; a Worker secret when hosted. */
@@ -29,6 +32,14 @@ export interface Env {
   EDGE_DOMAIN?: string;
   /** Host names (comma-separated) that are only the API's; unset: API paths reach the API on every host. */
   API_HOSTS?: string;
+  /** How long audit log entries are kept (default 604800, 7 days). */
+  AUDIT_TTL_SECONDS?: string;
+  /** Sustained requests per second per identity (admin and nodes are exempt; default 100). */
+  RATE_LIMIT_QPS?: string;
+  /** Requests an identity may make at once above the sustained rate (the bucket's size; default 1000). */
+  RATE_LIMIT_BURST?: string;
+  /** Watches one identity may hold open at once (admin and nodes are exempt; default 100). */
+  MAX_WATCHES_PER_IDENTITY?: string;
 }
 
 export function numberSetting(value: string | undefined, fallback: number): number {

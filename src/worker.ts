@@ -17,11 +17,15 @@ import { connectTunnel } from "./api/streaming.ts";
 import { reencryptSecrets } from "./store/secret-rotation.ts";
 import { edgeTarget } from "./edge/edge-host.ts";
 import { serveEdge } from "./edge/edge-proxy.ts";
+import { auditable, auditEndpoint, auditEntry } from "./api/audit.ts";
+import { recordAudit } from "./store/audit-log.ts";
+import { admitRequest, admitWatch, releaseWhenDone } from "./auth/rate-limit.ts";
 
 export { NamespaceHub } from "./store/hub.ts";
 export { NodeTunnel } from "./tunnel/node-tunnel.ts";
+export { IdentityLimiter } from "./auth/identity-limiter.ts";
 
-type AppEnv = { Bindings: Env; Variables: { user: UserInfo; hooks: RequestHooks } };
+type AppEnv = { Bindings: Env; Variables: { user: UserInfo; authenticated: UserInfo; attrs: Attributes; hooks: RequestHooks } };
 
 const app = new Hono<AppEnv>();
 
@@ -65,19 +69,61 @@ app.get("/tunnel/nodes/:node", async (c) => {
   return connectTunnel(c.env, node, c.req.raw);
 });
 
+/**
+ * The audit log (src/api/audit.ts says what is recorded): once the answer is known, an entry is
+ * queued per isolate and written to D1 in batches after the response (waitUntil). Every answer of
+ * an authenticated request carries its entry's id in `Audit-Id`, as kube-apiserver's do.
+ */
+app.use("*", async (c, next) => {
+  const ts = Date.now();
+  const requestId = crypto.randomUUID();
+  await next();
+  const user = c.get("user");
+  const attrs = c.get("attrs");
+  if (!user || !attrs) return;
+  try {
+    c.res.headers.set("Audit-Id", requestId);
+  } catch {
+    // A proxied response with immutable headers (e.g. a tunnel's) goes out without it.
+  }
+  if (!auditable(attrs.verb, c.res.status, user.username)) return;
+  const entry = auditEntry({ ts, requestId, user, authenticated: c.get("authenticated"), attrs, code: c.res.status, userAgent: c.req.header("user-agent") ?? null });
+  recordAudit(c.env, (p) => waitUntil(c, p), entry);
+});
+
+function waitUntil(c: { executionCtx: { waitUntil(p: Promise<unknown>): void } }, p: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(p);
+  } catch {
+    void p; // no execution context (direct calls in tests): the timer still flushes
+  }
+}
+
 app.use("*", async (c, next) => {
   const path = new URL(c.req.url).pathname;
   if (PUBLIC_PATHS.has(path)) return next();
   if (new URL(c.req.url).protocol !== "https:") throw badRequest("this API server only accepts HTTPS");
   const authenticated = await authenticate(c.env, c.req.header("authorization") ?? null);
   if (!authenticated) throw unauthorized();
-  const user = await impersonate(c.env, authenticated, c.req.raw.headers);
-  c.set("user", user);
-  await ensureSystemNamespaces(c.env);
   const attrs = requestAttributes(c.req.method, new URL(c.req.url));
+  const user = await impersonate(c.env, authenticated, c.req.raw.headers);
+  c.set("authenticated", authenticated);
+  c.set("user", user);
+  c.set("attrs", attrs);
+  // Abuse limits count the token's holder, before anything costs a D1 read (src/auth/rate-limit.ts).
+  await admitRequest(c.env, authenticated);
+  await ensureSystemNamespaces(c.env);
   // Node users (and join tokens) first, as Kubernetes' Node,RBAC chain: no opinion -> RBAC.
   c.set("hooks", (await authorizeNodeRequest(c.env, user, attrs, new URL(c.req.url))) ?? (await authorizeRequest(c.env, user, attrs)));
-  await next();
+  const release = attrs.resourceRequest && attrs.verb === "watch" ? await admitWatch(c.env, authenticated) : undefined;
+  if (!release) return next();
+  try {
+    await next();
+  } catch (e) {
+    release();
+    throw e;
+  }
+  c.res = releaseWhenDone(c.res, release);
 });
 
 /**
@@ -136,6 +182,9 @@ app.delete("/edgeplane/v1/tenants/:name/tokens", async (c) => json(await revokeT
 
 /** Secrets at rest: re-encrypt every Secret under the current key (admin-only, as every /edgeplane path). */
 app.post("/edgeplane/v1/secrets/reencrypt", async (c) => json(await reencryptSecrets(c.env)));
+
+/** The audit log: admin-only (every /edgeplane path is), newest first. */
+app.get("/edgeplane/v1/audit", async (c) => json(await auditEndpoint(c.env, new URL(c.req.url))));
 
 /** Node join tokens: created by admins (RBAC on the path), exchanged by a join token for a node's own credential. */
 app.post("/edgeplane/v1/jointokens", async (c) => json(await joinTokenEndpoint(c.env, c.req.raw), 201));

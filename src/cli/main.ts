@@ -3,6 +3,7 @@ import { adminToken, PROJECT_ROOT, startLocalCluster } from "./local-cluster.ts"
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { TENANT_USAGE, tenantCommand } from "./tenant.ts";
 import { TOKEN_USAGE, tokenCommand } from "./token.ts";
+import { AUDIT_USAGE, auditCommand } from "./audit.ts";
 import { AGENT_USAGE, agentCommand } from "../agent/agent-cli.ts";
 import { startAgent, type RunningAgent } from "../agent/agent.ts";
 
@@ -16,7 +17,7 @@ const USAGE = `usage: edgeplane <command>
         and write an admin kubeconfig to <data-dir>/kubeconfig (default .edgeplane/)
   kubeconfig --server URL [--data-dir D]
         print an admin kubeconfig for a running control plane
-${TENANT_USAGE}${TOKEN_USAGE}${AGENT_USAGE}`;
+${TENANT_USAGE}${TOKEN_USAGE}${AUDIT_USAGE}${AGENT_USAGE}`;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -72,6 +73,8 @@ async function main() {
       return tenantCommand(args, PROJECT_ROOT);
     case "token":
       return tokenCommand(args, PROJECT_ROOT);
+    case "audit":
+      return auditCommand(args, PROJECT_ROOT);
     case "agent":
       return agentCommand(args, PROJECT_ROOT);
     case "kubeconfig": {

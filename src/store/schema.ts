@@ -89,3 +89,33 @@ export const allocations = sqliteTable(
   },
   (t) => [index("allocations_owner").on(t.owner)],
 );
+
+/**
+ * The audit log (src/store/audit-log.ts): who did what, one row per audited request. Never holds
+ * request bodies, object contents or tokens. Rows older than AUDIT_TTL_SECONDS are purged.
+ */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** Unix ms when the request arrived. */
+    ts: integer("ts").notNull(),
+    requestId: text("request_id").notNull(),
+    user: text("user").notNull(),
+    /** JSON array of the user's groups. */
+    groups: text("groups").notNull().default("[]"),
+    /** Who authenticated, when the request ran as an impersonated user. */
+    impersonator: text("impersonator"),
+    verb: text("verb").notNull(),
+    apiGroup: text("api_group"),
+    resource: text("resource"),
+    subresource: text("subresource"),
+    namespace: text("namespace"),
+    name: text("name"),
+    /** Non-resource requests (e.g. /edgeplane/v1/tenants): the path. */
+    path: text("path"),
+    code: integer("code").notNull(),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("audit_log_ts").on(t.ts), index("audit_log_user_ts").on(t.user, t.ts), index("audit_log_namespace_ts").on(t.namespace, t.ts)],
+);

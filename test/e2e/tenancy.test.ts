@@ -185,6 +185,28 @@ describe("tenant isolation (two tenants, real kubectl)", () => {
     await denied(["create", "role", "nodes", "--verb=get", "--resource=nodes", "-n", "acme-dev"], /is attempting to grant RBAC permissions not currently held/);
   });
 
+  it("edgeplane audit shows the operator who did what; tenants cannot read the log", async () => {
+    const r = await cli(["audit", "--namespace", "acme-dev", "--user", "tenant:acme", "--since", "10m", "--limit", "500", "--kubeconfig", cluster.kubeconfig]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.match(lines[0], /^TIME\s+USER\s+VERB\s+RESOURCE\s+NAMESPACE\s+NAME\s+CODE$/);
+    // kubectl create configmap plans / secret creds by acme in before(), newest last in time.
+    assert.ok(lines.some((l) => /tenant:acme\s+create\s+configmaps\s+acme-dev\s+201$/.test(l)), r.stdout);
+    assert.ok(lines.some((l) => /tenant:acme\s+create\s+secrets\s+acme-dev\s+201$/.test(l)), r.stdout);
+    assert.ok(lines.slice(1).every((l) => / tenant:acme /.test(l) && / acme-dev /.test(l)), r.stdout);
+    // globex's denied attempts in acme-dev are there too, as 403s.
+    const denied = await cli(["audit", "--namespace", "acme-dev", "--user", "tenant:globex", "-o", "json", "--kubeconfig", cluster.kubeconfig]);
+    assert.equal(denied.code, 0, denied.stderr);
+    const items = JSON.parse(denied.stdout) as { verb: string; code: number; resource?: string }[];
+    assert.ok(items.length > 0 && items.every((e) => e.code === 403), denied.stdout);
+    assert.ok(items.some((e) => e.verb === "delete" && e.resource === "namespaces") || items.some((e) => e.verb === "patch"), denied.stdout);
+    // The log holds no secret values.
+    assert.doesNotMatch(denied.stdout + r.stdout, /stolen|"pw"/);
+    const tenant = await kubectl(acme, ["get", "--raw", "/edgeplane/v1/audit"]);
+    assert.notEqual(tenant.code, 0);
+    assert.match(tenant.stderr, /forbidden: User "tenant:acme" cannot get path "\/edgeplane\/v1\/audit"/);
+  });
+
   it("a revoked tenant token stops working", async () => {
     const r = await cli(["tenant", "revoke", "globex", "--kubeconfig", cluster.kubeconfig]);
     assert.equal(r.code, 0, r.stderr);
