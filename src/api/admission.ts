@@ -28,6 +28,8 @@ const LABEL_NAMED = new Set(["Namespace", "Service"]);
 const nameRule = (kind: ResourceKind): NameRule => (LABEL_NAMED.has(kind.kind) ? "label" : "subdomain");
 
 /** Unknown fields as "path" strings: top-level against the kind's known fields, and metadata. */
+const MAX_NAMED_UNKNOWN = 20;
+
 export function unknownFields(kind: ResourceKind, obj: Record<string, unknown>): string[] {
   const out: string[] = [];
   if (kind.fields) {
@@ -96,9 +98,11 @@ export function admitBody(
   }
   const unknown = unknownFields(kind, body);
   if (unknown.length > 0) {
-    if (opts.fieldValidation === "Strict")
-      throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(", ")}`);
-    if (opts.fieldValidation === "Warn") opts.warnings.push(...unknown.map((f) => `unknown field "${f}"`));
+    // A hostile body can carry hundreds of thousands of them: name the first few only.
+    const named = unknown.slice(0, MAX_NAMED_UNKNOWN).map((f) => `unknown field "${f.length > 256 ? `${f.slice(0, 256)}...` : f}"`);
+    if (unknown.length > MAX_NAMED_UNKNOWN) named.push(`and ${unknown.length - MAX_NAMED_UNKNOWN} more unknown fields`);
+    if (opts.fieldValidation === "Strict") throw badRequest(`strict decoding error: ${named.join(", ")}`);
+    if (opts.fieldValidation === "Warn") for (const w of named) opts.warnings.push(w);
     for (const f of unknown) {
       if (f.startsWith("metadata.")) delete meta[f.slice("metadata.".length)];
       else delete body[f];

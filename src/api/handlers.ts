@@ -84,8 +84,11 @@ export async function handleResource(
   if (target.kind.plural === "pods" && target.kind.group === "" && subresource === "log") return podLog(env, call.store, target, method, q);
   if (target.kind.plural === "pods" && target.kind.group === "" && (subresource === "exec" || subresource === "attach"))
     return podExec(env, call.store, target, req, q, subresource);
-  if (subresource === "log" || subresource === "exec" || subresource === "attach" || subresource === "portforward" || subresource === "proxy")
+  if (subresource === "log" || subresource === "exec" || subresource === "attach" || subresource === "portforward" || subresource === "proxy") {
+    // A missing object is a 404 first; only an existing one gets the "not available yet" answer.
+    await call.store.get(target.kind, target.namespace, name);
     throw unavailable(`${target.kind.plural}/${subresource} is not available yet: only pods/log, pods/exec and pods/attach are served through node tunnels so far`);
+  }
   if (subresource && subresource !== "status" && subresource !== "finalize")
     throw methodNotAllowed(`${target.kind.plural}/${subresource} is not supported yet`);
   switch (method) {

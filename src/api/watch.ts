@@ -3,6 +3,7 @@ import type { KubeObject } from "../resources/types.ts";
 import type { Env } from "../env.ts";
 import { hubName, type WatchSpec } from "../store/hub.ts";
 import { badRequest } from "./errors.ts";
+import { parseFilter } from "./selectors.ts";
 import { toTable } from "./table.ts";
 import type { Target } from "./target.ts";
 
@@ -36,6 +37,8 @@ export async function watchResponse(
     kind: kind.kind,
   };
   if (target.name) spec.fieldSelector = [spec.fieldSelector, `metadata.name=${target.name}`].filter(Boolean).join(",");
+  // Bad selectors are refused here, before a stream exists (the hub would only fail inside it).
+  parseFilter(spec.labelSelector, spec.fieldSelector);
   const name = target.allNamespaces ? hubName("") : hubName(target.namespace);
   const stub = env.HUB.get(env.HUB.idFromName(name));
   const upstream = await stub.fetch(`https://hub/watch?hub=${encodeURIComponent(name)}`, {

@@ -1,0 +1,83 @@
+import { env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FREEZE_QUOTA, generateCases, judge, mutating, SEEDS, type FuzzCase } from "../fuzz/cases.ts";
+import { ADMIN_TOKEN, apiJson, BASE, eventually } from "./helpers.ts";
+
+/**
+ * The fast subset of the fuzz suite (test/fuzz/cases.ts; `npm run bench -- fuzz` sends 10,000+
+ * through the real local stack): hostile requests through the real Worker, D1 and Durable Objects.
+ * Each must be answered without a 5xx, refused with a proper Status, within a bound, and a
+ * refused one must leave the revision log as it was.
+ */
+
+const NS = "fuzz";
+const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
+const COUNT = Number(process.env.FUZZ_COUNT ?? 390);
+const BOUND_MS = 15_000;
+
+const headRevision = async () => (await env.DB.prepare("SELECT coalesce(max(id), 0) AS rev FROM revisions").first<{ rev: number }>())!.rev;
+
+async function send(c: FuzzCase, tenantToken: string): Promise<{ status: number; body: string } | "timeout"> {
+  const worker = (exports as unknown as { default: Fetcher }).default;
+  const headers = new Headers({ accept: "application/json", ...c.headers, authorization: `Bearer ${c.as === "admin" ? ADMIN_TOKEN : tenantToken}` });
+  const work = (async () => {
+    const res = await worker.fetch(`${BASE}${c.path}`, { method: c.method, headers, body: c.body === undefined || c.method === "GET" || c.method === "HEAD" ? undefined : c.body });
+    // A watch that was accepted streams until its timeout: its status is the answer.
+    if (res.status === 200 && /[?&]watch=|\/watch\//.test(c.path)) {
+      await res.body?.cancel();
+      return { status: res.status, body: "" };
+    }
+    return { status: res.status, body: await res.text() };
+  })();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), BOUND_MS)));
+  try {
+    return await Promise.race([work, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("fuzz (fast subset)", () => {
+  let tenantToken = "";
+  beforeAll(async () => {
+    const t = await apiJson("POST", "/edgeplane/v1/tenants", { name: "fuzz", namespaces: [NS] });
+    expect(t.status).toBe(201);
+    tenantToken = t.body.token;
+    for (const s of SEEDS) expect((await apiJson("POST", s.path.replace("NS", NS), s.object)).status).toBe(201);
+    expect((await apiJson("POST", `/api/v1/namespaces/${NS}/resourcequotas`, FREEZE_QUOTA)).status).toBe(201);
+    // The quota's status is written once by its namespace: wait until the store is still.
+    let last = -1;
+    await eventually(async () => {
+      const now = await headRevision();
+      const still = now === last;
+      last = now;
+      if (!still) throw new Error("the store is still changing");
+    }, () => new Promise((r) => setTimeout(r, 500)));
+  });
+
+  it(`answers ${COUNT} hostile requests (seed ${SEED}) without a 5xx, with Status refusals, in bounded time, changing nothing when refusing`, { timeout: 600_000 }, async () => {
+    const failures: string[] = [];
+    const byStatus = new Map<number, number>();
+    for (const c of generateCases(SEED, COUNT, NS)) {
+      const before = await headRevision();
+      const r = await send(c, tenantToken);
+      const label = `#${c.id} ${c.family} ${c.as} ${c.method} ${c.path.slice(0, 160)}`;
+      if (r === "timeout") {
+        failures.push(`${label}: no answer within ${BOUND_MS} ms`);
+        continue;
+      }
+      byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+      const why = judge(c, r.status, r.body);
+      if (why) failures.push(`${label}: ${why}`);
+      const after = await headRevision();
+      if ((r.status >= 300 || !mutating(c)) && after !== before) failures.push(`${label}: answered ${r.status} but the store went from revision ${before} to ${after}`);
+    }
+    expect(failures).toEqual([]);
+    // The suite is hostile: most of it must be refused, and with more than one kind of refusal.
+    const refused = [...byStatus].filter(([s]) => s >= 400).reduce((n, [, k]) => n + k, 0);
+    expect(refused).toBeGreaterThan(COUNT * 0.6);
+    expect([...byStatus.keys()].filter((s) => s >= 400).length).toBeGreaterThanOrEqual(6);
+  });
+});
