@@ -8,6 +8,7 @@ import { materialize } from "../store/hub.ts";
 import { alarmBy } from "../store/maintenance.ts";
 import { ObjectStore } from "../store/object-store.ts";
 import { bindPod } from "../store/pod-binding.ts";
+import { ResourceMirror } from "../store/resource-mirror.ts";
 import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { schedule } from "./schedule.ts";
 import type { Decision, SchedulerConfig } from "./types.ts";
@@ -16,8 +17,9 @@ import { wantsScheduling, type SchedulerHint } from "./wake.ts";
 /**
  * The scheduler as the cluster hub runs it from its alarm. Woken (through the hub) by
  * pods created unbound and, while some pods are unschedulable, by node changes and by
- * pods releasing resources; otherwise it retries with a backoff. Each run reads all
- * unfinished pods and all nodes (two queries), places every pending pod in one
+ * pods releasing resources; otherwise it retries with a backoff. Each run brings its copies of
+ * the unfinished pods and the nodes up to date (reading only the log rows written since the
+ * last run; see SchedulerCache), places every pending pod in one
  * `schedule` call, then binds (CAS: never twice) or marks PodScheduled=False with an
  * aggregated FailedScheduling event. Nothing pending: no work, no alarm.
  */
@@ -72,13 +74,13 @@ export async function schedulerDue(ctx: DurableObjectState): Promise<number | un
 }
 
 /** Runs the scheduler if it is due (or nearly); returns when it wants to run next. */
-export async function runSchedulerIfDue(env: Env, ctx: DurableObjectState, now = Date.now()): Promise<number | undefined> {
+export async function runSchedulerIfDue(env: Env, ctx: DurableObjectState, cache: SchedulerCache, now = Date.now()): Promise<number | undefined> {
   const due = await ctx.storage.get<number>(DUE);
   if (due === undefined || due > now + BATCH_DELAY_MS) return due;
   await ctx.storage.delete(DUE);
   let run: SchedulerRun;
   try {
-    run = await runScheduler(env, now);
+    run = await runScheduler(env, now, cache);
   } catch (e) {
     console.error("scheduler run failed:", e);
     run = { pending: 1, bound: 0, unschedulable: 1, conflicts: 0, writes: 0, d1: newUsage(), ms: 0 };
@@ -104,29 +106,45 @@ export function schedulerConfig(env: Env): Partial<SchedulerConfig> {
   return env.SCHEDULER_SCORING_STRATEGY === "LeastAllocated" ? { scoringStrategy: "LeastAllocated" } : {};
 }
 
+const finished = (pod: KubeObject) => {
+  const phase = (pod.status as { phase?: string } | undefined)?.phase;
+  return phase === "Succeeded" || phase === "Failed";
+};
+
+/**
+ * What the scheduler keeps between rounds (the cluster hub holds it): its copies of the
+ * unfinished pods and of the nodes, brought up to date each round from the revision log, so a
+ * round reads only what changed since the last one instead of every pod and node.
+ */
+export class SchedulerCache {
+  readonly pods = new ResourceMirror("core/pods", (pod) => !finished(pod));
+  readonly nodes = new ResourceMirror("core/nodes");
+}
+
+/** Pod (anti-)affinity terms may select namespaces by label: then the round reads namespaces too. */
+const selectsNamespaces = (pod: KubeObject) => {
+  const affinity = (pod.spec as { affinity?: object } | undefined)?.affinity;
+  return affinity !== undefined && JSON.stringify(affinity).includes('"namespaceSelector"');
+};
+
 /** One scheduling round over every pending pod. */
-export async function runScheduler(env: Env, now = Date.now()): Promise<SchedulerRun> {
+export async function runScheduler(env: Env, now = Date.now(), cache = new SchedulerCache()): Promise<SchedulerRun> {
   const started = Date.now();
   const usage = newUsage();
   const db = openDb(env.DB, usage);
-  const podRows = await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects
-    WHERE resource = 'core/pods' AND coalesce(json_extract(value, '$.status.phase'), '') NOT IN ('Succeeded', 'Failed')`);
   const pending: KubeObject[] = [];
   const bound: KubeObject[] = [];
   let namespaceSelectors = false;
-  for (const row of podRows) {
-    const pod = materialize(row.value, row.rev);
+  for (const pod of (await cache.pods.sync(db)).values()) {
     if ((pod.spec as { nodeName?: string } | undefined)?.nodeName) bound.push(pod);
     else if (wantsScheduling(pod)) pending.push(pod);
     else continue;
-    if (row.value.includes('"namespaceSelector"')) namespaceSelectors = true;
+    if (!namespaceSelectors && selectsNamespaces(pod)) namespaceSelectors = true;
   }
   const run: SchedulerRun = { pending: pending.length, bound: 0, unschedulable: 0, conflicts: 0, writes: 0, d1: usage, ms: 0 };
   const done = (r: SchedulerRun) => Object.assign(r, { ms: Date.now() - started });
   if (pending.length === 0) return done(run);
-  const nodes = (await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = 'core/nodes' ORDER BY name`)).map((r) =>
-    materialize(r.value, r.rev),
-  );
+  const nodes = [...(await cache.nodes.sync(db)).values()].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
   // With no nodes at all there is nothing to say yet: wait quietly for the first node.
   if (nodes.length === 0) return done({ ...run, unschedulable: pending.length });
   const namespaces = namespaceSelectors

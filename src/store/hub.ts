@@ -6,7 +6,7 @@ import type { Env } from "../env.ts";
 import { alarmBy, scheduleMaintenance, runMaintenance } from "./maintenance.ts";
 import { reconcileTerminatingNamespaces } from "../controllers/cluster-loop.ts";
 import { NodeMonitor } from "../controllers/node-monitor.ts";
-import { nodesChanged, podsChanged, runSchedulerIfDue } from "../scheduler/loop.ts";
+import { nodesChanged, podsChanged, runSchedulerIfDue, SchedulerCache } from "../scheduler/loop.ts";
 import { schedulerHint, type SchedulerHint } from "../scheduler/wake.ts";
 import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, OBSERVED_STORAGE, type RunStats } from "../controllers/host.ts";
 import { ObservedCache } from "../controllers/observed-cache.ts";
@@ -187,6 +187,8 @@ export class NamespaceHub extends DurableObject<Env> {
   private lastControllerRun?: RunStats;
   /** Cluster hub: the node lifecycle controller (node heartbeats, taints, taint-based eviction). */
   private readonly nodeMonitor = new NodeMonitor();
+  /** The scheduler's copies of pods and nodes (cluster hub only), kept between its rounds. */
+  private readonly schedulerCache = new SchedulerCache();
   /** Namespace hub: ResourceQuota usage, checked and charged inside the commit loop. */
   private quotaLedger?: QuotaLedger;
   private name = "";
@@ -469,7 +471,7 @@ export class NamespaceHub extends DurableObject<Env> {
     }
     this.name = CLUSTER_HUB;
     const { acted, waiting } = await reconcileTerminatingNamespaces(this.env);
-    const schedulerAt = await runSchedulerIfDue(this.env, this.ctx);
+    const schedulerAt = await runSchedulerIfDue(this.env, this.ctx, this.schedulerCache);
     const nodesAt = await this.nodeMonitor.runIfDue(this.env, this.ctx);
     const maintenanceAt = await runMaintenance(this.env, this.ctx);
     const retryAt = acted ? Date.now() : waiting ? Date.now() + 2000 : undefined;

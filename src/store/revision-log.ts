@@ -194,10 +194,10 @@ export async function commitWrites(db: Db, writes: Write[]): Promise<WriteResult
 }
 
 /** The newest revision ever assigned (survives compaction, unlike max(id)). */
-const currentRevisionQuery = sql`SELECT seq FROM sqlite_sequence WHERE name = 'revisions'`;
+export const currentRevisionQuery = sql`SELECT seq FROM sqlite_sequence WHERE name = 'revisions'`;
 const compactedRevisionQuery = sql`SELECT value FROM store_meta WHERE key = 'compacted'`;
 
-const firstNumber = (rows: unknown, field: string): number => {
+export const firstNumber = (rows: unknown, field: string): number => {
   const r = (rows as Record<string, number>[])[0];
   return r ? Number(r[field]) : 0;
 };
@@ -268,21 +268,22 @@ export async function listPage(db: Db, q: PageQuery, now = Date.now()): Promise<
   };
 }
 
-/** Committed changes after `after`, oldest first, in one namespace or everywhere. */
+/** Committed changes after `after`, oldest first, in one namespace or everywhere (and the newest revision). */
 export async function eventsSince(
   db: Db,
   after: number,
   opts: { namespace?: string; resources?: string[]; limit?: number } = {},
-): Promise<{ events: LogEvent[]; compacted: number }> {
+): Promise<{ events: LogEvent[]; compacted: number; revision: number }> {
   const nsFilter = opts.namespace === undefined ? sql`` : sql`AND namespace = ${opts.namespace}`;
   // Through the (resource, id) index: rows of other resources are not even read.
   const resourceFilter = opts.resources === undefined ? sql`` : sql`AND resource IN (${sql.join(opts.resources.map((r) => sql`${r}`), sql`, `)})`;
-  const [events, compacted] = await db.batch([
+  const [events, compacted, seq] = await db.batch([
     sql`SELECT id AS rev, type, key, resource, namespace, name, value FROM revisions
       WHERE id > ${after} ${nsFilter} ${resourceFilter} ORDER BY id LIMIT ${opts.limit ?? 1000}`,
     compactedRevisionQuery,
+    currentRevisionQuery,
   ]);
-  return { events: events as LogEvent[], compacted: firstNumber(compacted, "value") };
+  return { events: events as LogEvent[], compacted: firstNumber(compacted, "value"), revision: firstNumber(seq, "seq") };
 }
 
 /**

@@ -1,0 +1,58 @@
+import { sql } from "drizzle-orm";
+import type { KubeObject } from "../resources/types.ts";
+import { materialize } from "./hub.ts";
+import { currentRevisionQuery, eventsSince, firstNumber, type Db } from "./revision-log.ts";
+
+/** Log rows read per incremental step; a longer backlog is read in several steps. */
+const STEP = 1000;
+
+/**
+ * An in-memory copy of one resource's objects, kept current from the revision log like an
+ * informer: one full read, then only the changes after the revision it has seen (through the
+ * (resource, id) index). A compacted gap, or a store behind the mirror (a reset database),
+ * makes it read everything again. `keep` drops objects the reader never needs (finished pods),
+ * so they cost no memory; an object that stops being kept is dropped when its change is seen.
+ */
+export class ResourceMirror {
+  readonly objects = new Map<string, KubeObject>();
+  private revision = -1;
+  /** Rows read from D1 by the last sync (what it cost). */
+  lastRowsRead = 0;
+
+  constructor(
+    readonly resource: string,
+    private readonly keep: (obj: KubeObject) => boolean = () => true,
+  ) {}
+
+  async sync(db: Db): Promise<Map<string, KubeObject>> {
+    this.lastRowsRead = 0;
+    if (this.revision < 0) return this.reload(db);
+    for (;;) {
+      const { events, compacted, revision } = await eventsSince(db, this.revision, { resources: [this.resource], limit: STEP });
+      if (compacted > this.revision || revision < this.revision) return this.reload(db);
+      this.lastRowsRead += events.length;
+      for (const e of events) {
+        const obj = e.type === "DELETED" ? undefined : materialize(e.value, e.rev);
+        if (obj && this.keep(obj)) this.objects.set(e.key, obj);
+        else this.objects.delete(e.key);
+        this.revision = e.rev;
+      }
+      if (events.length < STEP) return this.objects;
+    }
+  }
+
+  private async reload(db: Db): Promise<Map<string, KubeObject>> {
+    const [rows, seq] = await db.batch([
+      sql`SELECT key, rev, value FROM objects WHERE resource = ${this.resource}`,
+      currentRevisionQuery,
+    ]);
+    this.objects.clear();
+    for (const r of rows as { key: string; rev: number; value: string }[]) {
+      const obj = materialize(r.value, r.rev);
+      if (this.keep(obj)) this.objects.set(r.key, obj);
+    }
+    this.revision = firstNumber(seq, "seq");
+    this.lastRowsRead = rows.length;
+    return this.objects;
+  }
+}
