@@ -3,7 +3,8 @@ import type { ExecProcess, Runtime } from "./runtime.ts";
 import { StartError } from "./runtime.ts";
 import type { StreamHandler, TunnelStream } from "./tunnel-client.ts";
 import { serveHttp } from "./http-proxy.ts";
-import { Channel, parseTerminalSize, type ExecRequest, type LogRequest } from "../tunnel/frames.ts";
+import { Channel, parseTerminalSize, type ExecRequest, type LogRequest, type PortForwardRequest } from "../tunnel/frames.ts";
+import { PortForwardSession } from "./port-forward.ts";
 
 /**
  * What a node serves through its tunnel: container logs (from the agent's log files) and exec
@@ -22,6 +23,7 @@ export function streamHandler(deps: StreamServerDeps): StreamHandler {
     if (req.kind === "log") void serveLog(deps, req, stream);
     else if (req.kind === "exec" || req.kind === "attach") void serveExec(deps, req, stream);
     else if (req.kind === "http") serveHttp(req, stream, deps.log);
+    else if (req.kind === "portforward") servePortForward(deps, req, stream);
     else stream.reject({ code: 400, reason: "BadRequest", message: `unknown stream kind` });
   };
 }
@@ -56,6 +58,20 @@ async function serveLog(deps: StreamServerDeps, req: LogRequest, stream: TunnelS
       stream.reset();
     }
   }
+}
+
+function servePortForward(deps: StreamServerDeps, req: PortForwardRequest, stream: TunnelStream): void {
+  stream.accept();
+  const session = new PortForwardSession({
+    host: req.host,
+    podName: req.pod.name,
+    podUid: req.pod.uid,
+    send: (bytes) => stream.write(bytes),
+    log: deps.log,
+    onClosed: () => stream.end(),
+  });
+  stream.onData = (data) => session.receive(data);
+  stream.signal.addEventListener("abort", () => session.close(), { once: true });
 }
 
 const statusSuccess = { metadata: {}, status: "Success" };

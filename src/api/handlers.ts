@@ -12,7 +12,7 @@ import { applyPatch, PATCH_TYPES } from "./patch.ts";
 import { parseFilter } from "./selectors.ts";
 import { toTable, wantsTable } from "./table.ts";
 import { resolveTarget, type Target } from "./target.ts";
-import { podExec, podLog } from "./streaming.ts";
+import { podExec, podLog, podPortForward } from "./streaming.ts";
 import { watchResponse } from "./watch.ts";
 
 /** The REST verbs on resources: get, list, watch, create, update, patch, delete, deletecollection. */
@@ -84,10 +84,11 @@ export async function handleResource(
   if (target.kind.plural === "pods" && target.kind.group === "" && subresource === "log") return podLog(env, call.store, target, method, q);
   if (target.kind.plural === "pods" && target.kind.group === "" && (subresource === "exec" || subresource === "attach"))
     return podExec(env, call.store, target, req, q, subresource);
+  if (target.kind.plural === "pods" && target.kind.group === "" && subresource === "portforward") return podPortForward(env, call.store, target, req);
   if (subresource === "log" || subresource === "exec" || subresource === "attach" || subresource === "portforward" || subresource === "proxy") {
     // A missing object is a 404 first; only an existing one gets the "not available yet" answer.
     await call.store.get(target.kind, target.namespace, name);
-    throw unavailable(`${target.kind.plural}/${subresource} is not available yet: only pods/log, pods/exec and pods/attach are served through node tunnels so far`);
+    throw unavailable(`${target.kind.plural}/${subresource} is not available yet: only pods' log, exec, attach and portforward are served through node tunnels so far`);
   }
   if (subresource && subresource !== "status" && subresource !== "finalize")
     throw methodNotAllowed(`${target.kind.plural}/${subresource} is not supported yet`);

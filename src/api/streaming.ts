@@ -2,12 +2,12 @@ import type { Env } from "../env.ts";
 import type { KubeObject } from "../resources/types.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { StreamEnvelope } from "../tunnel/node-tunnel.ts";
-import type { ExecRequest, LogOptions, LogRequest, PodRef } from "../tunnel/frames.ts";
+import type { ExecRequest, LogOptions, LogRequest, PodRef, PortForwardRequest, StreamRequest } from "../tunnel/frames.ts";
 import { ApiError, badRequest, methodNotAllowed, type Status, type StatusReason } from "./errors.ts";
 import type { Target } from "./target.ts";
 
 /**
- * pods/log and pods/exec: validated here against the pod, then served by the pod's node
+ * pods/log, exec, attach and portforward: validated here against the pod, then served by the pod's node
  * through its tunnel Durable Object (src/tunnel/node-tunnel.ts), which relays to the agent.
  */
 
@@ -116,10 +116,42 @@ export async function podLog(env: Env, store: ObjectStore, target: Target, metho
 }
 
 /** The subprotocol to answer with, from a Sec-WebSocket-Protocol header. */
-export function negotiateProtocol(header: string | null): string | undefined {
+export function negotiateProtocol(header: string | null, served: string[] = EXEC_PROTOCOLS): string | undefined {
   const offered = (header ?? "").split(",").map((s) => s.trim());
-  return EXEC_PROTOCOLS.find((p) => offered.includes(p));
+  return served.find((p) => offered.includes(p));
 }
+
+/** kubectl 1.31+ port-forward: SPDY/3.1 frames tunneled in WebSocket binary messages. */
+export const PORT_FORWARD_PROTOCOLS = ["SPDY/3.1+portforward.k8s.io"];
+
+/**
+ * The client's WebSocket for a session (exec, attach, port-forward), handed to the node's tunnel
+ * Durable Object. Without an upgrade kubectl would be trying SPDY, which a Worker cannot serve:
+ * say why the WebSocket attempt failed (an offline node) or that only WebSockets are served.
+ */
+async function openSession(
+  env: Env,
+  node: string,
+  req: Request,
+  served: string[],
+  what: string,
+  request: (protocol: string) => StreamRequest,
+): Promise<Response> {
+  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    if (!(await tunnelStub(env, node).activeStreams()).agentConnected)
+      throw new ApiError(503, "ServiceUnavailable", `node "${node}" is not connected: its agent has no tunnel to the control plane (the node may be offline)`);
+    throw badRequest(`this server serves ${what} over WebSockets only (subprotocols ${served.join(", ")}), not SPDY`);
+  }
+  const protocol = negotiateProtocol(req.headers.get("sec-websocket-protocol"), served);
+  if (!protocol) throw badRequest(`none of the requested WebSocket subprotocols is supported; this server speaks ${served.join(", ")}`);
+  const res = await tunnelStub(env, node).fetch("https://tunnel/session", {
+    headers: { upgrade: "websocket", "x-edgeplane-stream": envelopeHeader({ node, request: request(protocol) }) },
+  });
+  if (res.status !== 101) throw await tunnelError(res);
+  return res;
+}
+
+const podPhase = (pod: KubeObject) => (pod.status as { phase?: string } | undefined)?.phase;
 
 /** pods/{name}/exec and pods/{name}/attach over a WebSocket (channel.k8s.io v4/v5), relayed by the node's tunnel. */
 export async function podExec(env: Env, store: ObjectStore, target: Target, req: Request, q: URLSearchParams, kind: "exec" | "attach" = "exec"): Promise<Response> {
@@ -132,22 +164,19 @@ export async function podExec(env: Env, store: ObjectStore, target: Target, req:
   if (!stdin && !stdout && !stderr) throw badRequest("you must specify at least one of stdin, stdout, stderr");
   const pod = await store.get(target.kind, target.namespace, target.name!);
   const { node, ref } = podRef(pod, resolveContainer(pod, q.get("container")));
-  const phase = (pod.status as { phase?: string } | undefined)?.phase;
+  const phase = podPhase(pod);
   if (phase === "Succeeded" || phase === "Failed") throw badRequest(`cannot ${kind === "exec" ? "exec into" : "attach to"} a container in a completed pod; current phase is ${phase}`);
-  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    // kubectl falls back to SPDY when the WebSocket upgrade fails: repeat why it failed.
-    if (!(await tunnelStub(env, node).activeStreams()).agentConnected)
-      throw new ApiError(503, "ServiceUnavailable", `node "${node}" is not connected: its agent has no tunnel to the control plane (the node may be offline)`);
-    throw badRequest(`this server serves ${kind} over WebSockets only (subprotocols v5.channel.k8s.io, v4.channel.k8s.io), not SPDY`);
-  }
-  const protocol = negotiateProtocol(req.headers.get("sec-websocket-protocol"));
-  if (!protocol) throw badRequest(`none of the requested WebSocket subprotocols is supported; this server speaks ${EXEC_PROTOCOLS.join(", ")}`);
-  const request: ExecRequest = { kind, pod: ref, command, stdin, stdout, stderr, tty, protocol };
-  const res = await tunnelStub(env, node).fetch("https://tunnel/exec", {
-    headers: { upgrade: "websocket", "x-edgeplane-stream": envelopeHeader({ node, request }) },
-  });
-  if (res.status !== 101) throw await tunnelError(res);
-  return res;
+  return openSession(env, node, req, EXEC_PROTOCOLS, kind, (protocol): ExecRequest => ({ kind, pod: ref, command, stdin, stdout, stderr, tty, protocol }));
+}
+
+/** pods/{name}/portforward: kubectl's SPDY-over-WebSocket bytes, served by the pod's node (src/agent/port-forward.ts). */
+export async function podPortForward(env: Env, store: ObjectStore, target: Target, req: Request): Promise<Response> {
+  const pod = await store.get(target.kind, target.namespace, target.name!);
+  const { node, ref } = podRef(pod, "");
+  const phase = podPhase(pod);
+  const host = (pod.status as { podIP?: string } | undefined)?.podIP;
+  if (phase !== "Running" || !host) throw badRequest(`unable to forward port because pod is not running. Current status=${phase ?? "Unknown"}`);
+  return openSession(env, node, req, PORT_FORWARD_PROTOCOLS, "port-forward", (protocol): PortForwardRequest => ({ kind: "portforward", pod: ref, host, protocol }));
 }
 
 /** GET /tunnel/nodes/{node}: the agent's WebSocket, handed to the node's tunnel Durable Object. */

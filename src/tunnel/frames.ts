@@ -73,7 +73,7 @@ export function decodeJson<T>(payload: Uint8Array): T {
 }
 
 /** What a stream asks of the agent. */
-export type StreamRequest = LogRequest | ExecRequest | HttpRequest;
+export type StreamRequest = LogRequest | ExecRequest | HttpRequest | PortForwardRequest;
 
 export interface PodRef {
   namespace: string;
@@ -132,6 +132,15 @@ export interface HttpResponseHead {
   status: number;
   statusText?: string;
   headers: [string, string][];
+}
+
+/** kubectl port-forward: SPDY/3.1 bytes relayed as they come; the agent serves the protocol and dials `host`. */
+export interface PortForwardRequest {
+  kind: "portforward";
+  pod: PodRef;
+  /** The pod's IP: where its ports are reached from its node. */
+  host: string;
+  protocol: string;
 }
 
 /** Why the agent refused a stream: becomes the API's Status. */

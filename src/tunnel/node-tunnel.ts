@@ -23,7 +23,7 @@ import {
  * streams over it. Log streams are HTTP responses fed from the tunnel; exec sessions are the
  * client's WebSocket, accepted here and relayed frame by frame (hibernatable too).
  *
- * Requests from the API Worker: POST /log and GET /exec (upgrade), with the StreamRequest and the
+ * Requests from the API Worker: POST /log and GET /session (upgrade: exec, attach, port-forward), with the StreamRequest and the
  * node's name as JSON in the `x-edgeplane-stream` header; GET /connect (upgrade) from the agent.
  * Refusals are Status JSON with their code; the Worker turns them into ApiErrors.
  */
@@ -88,7 +88,7 @@ export class NodeTunnel extends DurableObject<Env> {
     const envelope = JSON.parse(request.headers.get("x-edgeplane-stream") ?? "null") as StreamEnvelope | null;
     if (!envelope) return statusResponse(new ApiError(400, "BadRequest", "missing stream request"));
     if (url.pathname === "/log") return this.openLog(envelope);
-    if (url.pathname === "/exec") return this.openExec(request, envelope);
+    if (url.pathname === "/session") return this.openSession(request, envelope);
     if (url.pathname === "/http") return this.openHttp(request, envelope);
     return statusResponse(new ApiError(404, "NotFound", "the server could not find the requested resource"));
   }
@@ -185,15 +185,17 @@ export class NodeTunnel extends DurableObject<Env> {
     return new Response(readable, { headers: { "content-type": "text/plain", "cache-control": "no-cache, private" } });
   }
 
-  private async openExec(request: Request, envelope: StreamEnvelope): Promise<Response> {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return statusResponse(new ApiError(400, "BadRequest", "exec needs a WebSocket upgrade"));
-    if (envelope.request.kind !== "exec" && envelope.request.kind !== "attach") return statusResponse(new ApiError(400, "BadRequest", "not an exec or attach request"));
+  /** exec, attach, port-forward: the client's WebSocket, relayed message by message to the agent's stream. */
+  private async openSession(request: Request, envelope: StreamEnvelope): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return statusResponse(new ApiError(400, "BadRequest", "a stream session needs a WebSocket upgrade"));
+    const req = envelope.request;
+    if (req.kind !== "exec" && req.kind !== "attach" && req.kind !== "portforward") return statusResponse(new ApiError(400, "BadRequest", `a ${req.kind} stream is not a WebSocket session`));
     const opened = await this.open(envelope);
     if (opened instanceof Response) return opened;
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.acceptWebSocket(server, [clientTag(opened.stream)]);
     server.serializeAttachment({ role: "client", stream: opened.stream } satisfies ClientAttachment);
-    return new Response(null, { status: 101, webSocket: client, headers: { "sec-websocket-protocol": envelope.request.protocol } });
+    return new Response(null, { status: 101, webSocket: client, headers: { "sec-websocket-protocol": req.protocol } });
   }
 
   /**

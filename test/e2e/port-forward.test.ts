@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
+import type { LocalCluster } from "../../src/cli/local-cluster.ts";
+import { kubectl, startCluster, waitForObject } from "./cluster.ts";
+
+/**
+ * kubectl port-forward (SPDY/3.1 tunneled in a WebSocket) through the node tunnel to a busybox
+ * httpd in a pod: the real control plane, a real agent (process runtime), real kubectl.
+ */
+
+const NODE = "pf-node";
+
+/** A TCP port free on this machine now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Forward {
+  child: ChildProcess;
+  out: string;
+  exited: Promise<number | null>;
+}
+
+async function portForward(cluster: LocalCluster, spec: string): Promise<Forward> {
+  const child = spawn("kubectl", ["--kubeconfig", cluster.kubeconfig, "port-forward", "pod/web", spec], { stdio: ["ignore", "pipe", "pipe"] });
+  const f: Forward = { child, out: "", exited: new Promise((resolve) => child.once("exit", (c) => resolve(c))) };
+  child.stdout!.setEncoding("utf8").on("data", (d) => (f.out += d));
+  child.stderr!.setEncoding("utf8").on("data", (d) => (f.out += d));
+  const deadline = Date.now() + 30_000;
+  while (!f.out.includes("Forwarding from")) {
+    if (Date.now() > deadline || child.exitCode !== null) assert.fail(`kubectl port-forward did not start: ${f.out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return f;
+}
+
+const expectedBig = Array.from({ length: 200_000 }, (_, i) => `${i + 1}\n`).join("");
+
+describe("kubectl port-forward through the node tunnel", () => {
+  let cluster: LocalCluster;
+  let agent: RunningAgent;
+  let httpPort: number;
+  let closedPort: number;
+
+  before(async () => {
+    cluster = await startCluster();
+    agent = await startAgent({
+      api: { server: cluster.url, token: cluster.token, insecure: true },
+      name: NODE,
+      runtime: "process",
+      dataDir: mkdtempSync(join(tmpdir(), "edgeplane-pf-agent-")),
+      log: () => {},
+    });
+    httpPort = await freePort();
+    closedPort = await freePort();
+    const www = mkdtempSync(join(tmpdir(), "edgeplane-pf-www-"));
+    const script = `echo hello-from-pod > ${www}/index.html && seq 1 200000 > ${www}/big.txt && exec busybox httpd -f -p ${httpPort} -h ${www}`;
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "web" },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, containers: [{ name: "httpd", image: "busybox", command: ["sh", "-c", script] }] },
+    };
+    const r = await kubectl(cluster, ["apply", "--validate=false", "-f", "-"], { input: JSON.stringify(pod) });
+    assert.equal(r.code, 0, r.stderr);
+    await waitForObject(cluster, ["pod", "web"], (p) => p?.status?.phase === "Running", "web Running");
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await cluster?.stop();
+  });
+
+  it("forwards local connections to the pod's port, several in a row, bytes intact", async () => {
+    const local = await freePort();
+    const f = await portForward(cluster, `${local}:${httpPort}`);
+    try {
+      assert.match(f.out, new RegExp(`Forwarding from 127.0.0.1:${local} -> ${httpPort}`));
+      // httpd may need a moment after Running to listen: retry the first request.
+      let first = "";
+      for (let i = 0; i < 50 && first === ""; i++) {
+        first = await fetch(`http://127.0.0.1:${local}/`).then((r) => r.text(), () => "");
+        if (!first) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(first, "hello-from-pod\n");
+      assert.equal(await (await fetch(`http://127.0.0.1:${local}/index.html`)).text(), "hello-from-pod\n");
+      const big = await (await fetch(`http://127.0.0.1:${local}/big.txt`)).text();
+      assert.equal(big.length, expectedBig.length);
+      assert.equal(big, expectedBig);
+      const missing = await fetch(`http://127.0.0.1:${local}/nope`);
+      assert.equal(missing.status, 404);
+      await missing.text();
+    } finally {
+      f.child.kill("SIGINT");
+      await f.exited;
+    }
+  });
+
+  it("a port nobody listens on: kubectl shows the error from the error stream; the tunnel keeps serving", async () => {
+    const local = await freePort();
+    const f = await portForward(cluster, `${local}:${closedPort}`);
+    try {
+      await fetch(`http://127.0.0.1:${local}/`).then(
+        (r) => r.text(),
+        () => "",
+      );
+      const deadline = Date.now() + 20_000;
+      while (!/an error occurred forwarding/.test(f.out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.match(f.out, new RegExp(`an error occurred forwarding ${local} -> ${closedPort}: error forwarding port ${closedPort} to pod web, uid [0-9a-f-]+: .*ECONNREFUSED`));
+    } finally {
+      f.child.kill("SIGINT");
+      await f.exited;
+    }
+    const again = await freePort();
+    const g = await portForward(cluster, `${again}:${httpPort}`);
+    try {
+      assert.equal(await (await fetch(`http://127.0.0.1:${again}/`)).text(), "hello-from-pod\n");
+    } finally {
+      g.child.kill("SIGINT");
+      await g.exited;
+    }
+  });
+});
