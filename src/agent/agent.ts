@@ -8,7 +8,9 @@ import { NodeAgent } from "./node-agent.ts";
 import { isJoinToken, nodeCredential } from "./node-credential.ts";
 import type { HostFacts } from "./node-status.ts";
 import { PodSource } from "./pod-source.ts";
+import { nodeTag } from "./runtime-plan.ts";
 import { selectRuntime, type RuntimeName } from "./runtime-select.ts";
+import { ServiceDataPlane } from "./service-data-plane.ts";
 
 /**
  * An agent process: one real node, or N hollow nodes sharing one pod watch. Registers the
@@ -42,6 +44,8 @@ export interface RunningAgent {
   /** One line: runtime chosen and what it lacks. */
   note: string;
   source: PodSource;
+  /** Service proxy and cluster DNS (real runtimes). */
+  services?: ServiceDataPlane;
   stop(): Promise<void>;
 }
 
@@ -75,7 +79,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     apiConfig = await nodeCredential(o.api, base, join(o.dataDir, "agent"), log);
   }
   const api = new ApiClient(apiConfig);
-  const { runtime, note } = await selectRuntime(kind, {
+  const { runtime, note, network } = await selectRuntime(kind, {
     dataDir: join(o.dataDir, "agent"),
     hostIP: host.internalIP,
     nodeName: base,
@@ -86,6 +90,19 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   // The runtimes that write container output to the agent's rotating log files.
   const logs = runtime.name === "process" || runtime.name === "podman" ? new ContainerLogStore(join(o.dataDir, "agent", "logs")) : undefined;
   const count = hollow ? Math.max(1, o.nodes ?? 1) : 1;
+  // The data plane of Services (not for hollow nodes, which run nothing).
+  let services: ServiceDataPlane | undefined;
+  if (!hollow) {
+    const server = new URL(apiConfig.server);
+    services = await ServiceDataPlane.start({
+      api,
+      tag: nodeTag(base),
+      network,
+      nodeIP: host.internalIP,
+      apiServer: `${server.hostname.replace(/^\[|\]$/g, "")}:${server.port || 443}`,
+      log,
+    });
+  }
   const nodes: NodeAgent[] = [];
   for (let i = 0; i < count; i++) {
     const name = hollow && (o.nodes ?? 1) > 1 ? `${base}-${i}` : base;
@@ -104,6 +121,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         tunnel: !hollow,
         logs,
         metricsMs: o.metricsMs,
+        warnings: services ? () => services.warnings : undefined,
       }),
     );
   }
@@ -126,16 +144,21 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     { fieldSelector: nodes.length === 1 ? `spec.nodeName=${nodes[0].name}` : undefined, log },
   );
   source.start();
-  log(`${nodes.length === 1 ? `node ${nodes[0].name}` : `${nodes.length} hollow nodes (${nodes[0].name} ...)`} ready; ${note}`);
+  log(
+    `${nodes.length === 1 ? `node ${nodes[0].name}` : `${nodes.length} hollow nodes (${nodes[0].name} ...)`} ready; ${note}` +
+      (services ? `; services: ${services.proxy.servesClusterIPs ? "cluster IPs, node ports and cluster DNS" : "node ports only"}` : ""),
+  );
   let stopped: Promise<void> | undefined;
   return {
     nodes,
     runtime: runtime.name,
     note,
     source,
+    services,
     stop: () =>
       (stopped ??= (async () => {
         await source.stop();
+        await services?.stop();
         await Promise.all(nodes.map((n) => n.stop()));
         await runtime.close();
         api.close();

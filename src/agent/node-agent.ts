@@ -39,6 +39,8 @@ export interface NodeAgentOptions {
   logs?: ContainerLogStore;
   /** How often NodeMetrics/PodMetrics are reported (runtimes that measure usage); 0: never. */
   metricsMs?: number;
+  /** What else the node lacks besides its runtime (e.g. the service proxy's), for RuntimeDegraded. */
+  warnings?: () => string[];
 }
 
 const NODE_LEASE_NS = "kube-node-lease";
@@ -93,8 +95,14 @@ export class NodeAgent {
     return this.o.name;
   }
 
+  private runtimeInfo() {
+    const info = this.o.runtime.info();
+    const more = this.o.warnings?.() ?? [];
+    return more.length ? { ...info, warnings: [...info.warnings, ...more] } : info;
+  }
+
   private status(now: number): NodeStatus {
-    return buildNodeStatus(this.o.host, this.o.runtime.info(), now, this.lastStatus, this.o.host.hostname);
+    return buildNodeStatus(this.o.host, this.runtimeInfo(), now, this.lastStatus, this.o.host.hostname);
   }
 
   /** Creates the Node (or takes over an existing one: labels and status are refreshed). */
@@ -113,7 +121,7 @@ export class NodeAgent {
     }
     this.nodeUid = node.metadata.uid;
     await this.postStatus(status, Date.now());
-    const warnings = this.o.runtime.info().warnings;
+    const warnings = this.runtimeInfo().warnings;
     if (warnings.length && this.o.events !== false)
       recordEvent(api, name, { kind: "Node", name, uid: this.nodeUid }, "Warning", "RuntimeIncomplete", warnings.join("; "), this.o.log);
   }

@@ -48,6 +48,14 @@ export class PodNetwork {
     readonly prefix: string,
   ) {}
 
+  /** Where pods' cluster DNS queries go (the bridge address), once the node serves cluster DNS. */
+  clusterDNS?: string;
+
+  /** The bridge's address: the pods' default gateway. */
+  get gateway(): string {
+    return `${this.prefix}.1`;
+  }
+
   get cidr(): string {
     return `${this.prefix}.0/24`;
   }

@@ -233,6 +233,7 @@ export class PodWorker {
     try {
       resolved = await containerEnv(this.pod, spec, { podIP: sandbox.podIP, hostIP: this.deps.hostIP, data: this.deps.data, services: await this.serviceVars() });
       if (this.volumes) mounts = containerMounts(spec, this.volumes.byName);
+      if (sandbox.mounts?.length) mounts = [...sandbox.mounts, ...(mounts ?? [])];
     } catch (e) {
       if (!(e instanceof EnvError || e instanceof VolumeError)) throw e;
       rec.state = { kind: "waiting", reason: "CreateContainerConfigError", message: e.message };

@@ -1,9 +1,12 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { ttyEnv, ttyResizer, underTty } from "./tty.ts";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ContainerSpec, Pod } from "./container-record.ts";
 import { containerName, entrypointArgs, nodeTag, pullPolicy, runFlags } from "./runtime-plan.ts";
 import type { RuntimeInfo } from "./node-status.ts";
+import { podDnsMounts } from "./pod-dns.ts";
 import type { PodNetwork } from "./pod-network.ts";
 import { rfc3339 } from "./pod-status.ts";
 import type { LogSink } from "./container-logs.ts";
@@ -108,7 +111,7 @@ export class PodmanRuntime implements Runtime {
     if (pod.spec.hostNetwork || !this.o.network) return { podIP: this.o.hostIP, volumeDir };
     const net = await this.o.network.setup(pod.metadata.uid);
     this.netns.set(pod.metadata.uid, net.netnsPath);
-    return { podIP: net.ip, volumeDir };
+    return { podIP: net.ip, volumeDir, mounts: podDnsMounts(pod, this.dnsDir(pod), this.o.network) };
   }
 
   async removeSandbox(pod: Pod): Promise<void> {
@@ -116,7 +119,12 @@ export class PodmanRuntime implements Runtime {
     const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
     if (ids.length) await podman(["rm", "-f", "-t", "0", ...ids]);
     this.netns.delete(pod.metadata.uid);
+    rmSync(this.dnsDir(pod), { recursive: true, force: true });
     await this.o.network?.teardown(pod.metadata.uid);
+  }
+
+  private dnsDir(pod: Pod): string {
+    return join(this.o.dataDir ?? tmpdir(), "podman-dns", pod.metadata.uid);
   }
 
   private async checkImage(c: ContainerSpec): Promise<void> {

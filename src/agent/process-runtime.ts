@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { constants as osConstants } from "node:os";
 import type { Pod } from "./container-record.ts";
 import type { RuntimeInfo } from "./node-status.ts";
+import { podDnsMounts } from "./pod-dns.ts";
 import type { PodNetwork } from "./pod-network.ts";
 import type { Mount } from "./volumes.ts";
 import { rfc3339 } from "./pod-status.ts";
@@ -118,7 +119,7 @@ export class ProcessRuntime implements Runtime {
     if (pod.spec.hostNetwork || !this.opts.network) return { podIP: this.opts.hostIP, volumeDir };
     const net = await this.opts.network.setup(pod.metadata.uid);
     this.netns.set(pod.metadata.uid, net.netnsPath);
-    return { podIP: net.ip, volumeDir };
+    return { podIP: net.ip, volumeDir, mounts: podDnsMounts(pod, this.podDir(pod), this.opts.network) };
   }
 
   async removeSandbox(pod: Pod): Promise<void> {

@@ -18,6 +18,8 @@ export interface RuntimeChoice {
   runtime: Runtime;
   /** One line for the user: which runtime and why. */
   note: string;
+  /** The per-pod network, when pods get their own (the service proxy and DNS sit on its bridge). */
+  network?: PodNetwork;
 }
 
 export async function selectRuntime(
@@ -39,9 +41,9 @@ export async function selectRuntime(
       warnings: [...(warning ? [warning] : []), "images are never pulled (no registry is reachable): only local images run", "hostPort is not supported yet"],
     });
     const removed = await runtime.cleanup();
-    return { runtime, note: `runtime podman ${podmanVersion().version}; ${netNote}${removed ? `; removed ${removed} container(s) left by an earlier run` : ""}` };
+    return { runtime, network, note: `runtime podman ${podmanVersion().version}; ${netNote}${removed ? `; removed ${removed} container(s) left by an earlier run` : ""}` };
   }
   const runtime = new ProcessRuntime({ dataDir: opts.dataDir, hostIP: opts.hostIP, network, networkWarning: warning });
   const why = wanted === "auto" ? ` (podman not used: ${unavailable})` : "";
-  return { runtime, note: `runtime process${why}; ${netNote}; ${runtime.info().warnings.join("; ")}` };
+  return { runtime, network, note: `runtime process${why}; ${netNote}; ${runtime.info().warnings.join("; ")}` };
 }

@@ -42,6 +42,8 @@ export interface PodSandbox {
   podIP: string;
   /** Where the pod's volumes are made (none: this runtime has no volumes, e.g. hollow). */
   volumeDir?: string;
+  /** Mounts every container of the pod gets (its /etc/resolv.conf). */
+  mounts?: Mount[];
 }
 
 /** Why a container could not start; becomes the container's waiting/terminated reason. */

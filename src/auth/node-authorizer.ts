@@ -23,7 +23,7 @@ import type { Attributes } from "./rbac.ts";
  * A node user is authorized here first (Kubernetes' "Node,RBAC" chain): it may list/watch pods
  * only with fieldSelector spec.nodeName=<its name>, get/delete its own pods and write their
  * status, get the ConfigMaps and Secrets its pods use, get/create/update its own Node (and
- * status) and its Lease in kube-node-lease, read Services, and write Events. Anything else falls through to
+ * status) and its Lease in kube-node-lease, read Services and EndpointSlices, and write Events. Anything else falls through to
  * RBAC, which denies unless an admin granted more.
  */
 
@@ -145,8 +145,10 @@ export function nodeRule(
     return "no-opinion";
   }
   if (group === "" && (res === "configmaps" || res === "secrets") && a.verb === "get" && a.name && a.namespace && !sub) return "used-by-pod";
-  // Services: what the kubelet builds containers' service variables from (Kubernetes' system:node role reads them too).
+  // Services: what the kubelet builds containers' service variables from (Kubernetes' system:node role reads them too);
+  // Services and EndpointSlices of every namespace: what the node's service proxy and DNS are built from (read-only).
   if (group === "" && res === "services" && ["get", "list", "watch"].includes(a.verb) && !sub) return "allow";
+  if (group === "discovery.k8s.io" && res === "endpointslices" && ["get", "list", "watch"].includes(a.verb) && !sub) return "allow";
   if (group === "" && res === "nodes") {
     if (a.verb === "create" && !a.name) return "own-name-on-create";
     if (a.name === node && (sub === "" || sub === "status") && ["get", "update", "patch"].includes(a.verb)) return "allow";

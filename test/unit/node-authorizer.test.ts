@@ -37,6 +37,18 @@ describe("node authorizer rules", () => {
     expect(nodeRule("n1", { resourceRequest: false, verb: "post", path: "/edgeplane/v1/jointokens" }, null)).toBe("no-opinion");
   });
 
+  it("services and endpointslices: read-only, every namespace (the service proxy)", () => {
+    const slice = (verb: string, extra: Record<string, string> = {}) => ({ ...r(verb, "endpointslices", extra), apiGroup: "discovery.k8s.io" });
+    expect(nodeRule("n1", slice("watch"), null)).toBe("allow");
+    expect(nodeRule("n1", slice("list"), null)).toBe("allow");
+    expect(nodeRule("n1", slice("get", { namespace: "d", name: "x" }), null)).toBe("allow");
+    expect(nodeRule("n1", slice("create", { namespace: "d" }), null)).toBe("no-opinion");
+    expect(nodeRule("n1", slice("delete", { namespace: "d", name: "x" }), null)).toBe("no-opinion");
+    expect(nodeRule("n1", r("watch", "services"), null)).toBe("allow");
+    expect(nodeRule("n1", r("update", "services", { namespace: "d", name: "x" }), null)).toBe("no-opinion");
+    expect(nodeRule("n1", r("watch", "endpoints"), null)).toBe("no-opinion");
+  });
+
   it("the ConfigMaps and Secrets a pod uses", () => {
     const refs = podReferences({
       apiVersion: "v1",
