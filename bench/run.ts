@@ -7,6 +7,7 @@ import { runGets, runOps, VALUE_BYTES, type Objects, type OpFigures, type OpKind
 import { listeningPorts, pidsWithRole, ROLE_PROXY, ROLE_WORKER, ROLE_WRANGLER, serverRoles, type RoleOf } from "./cpu.ts";
 import { POD_STARTUP_SLO_P99_MS, RunLog, runControllersBench, type ControllersResults } from "./controllers.ts";
 import { KUBE_SCHEDULER_REFERENCE, runSchedulerBench, SchedulerRunLog, type SchedulerBenchResults } from "./scheduler.ts";
+import { runProxyBench, type ProxyBenchResults } from "./proxy.ts";
 import { ensureEtcd, runEtcdOps, startEtcd, type Etcd } from "./etcd.ts";
 import { Client } from "./http.ts";
 import { fmt, fmtInt, table } from "./report.ts";
@@ -24,13 +25,14 @@ import { WatchTracker, type WatchFigures } from "./watch.ts";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
-/** Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`; none named: all. */
-const PARTS = ["api", "controllers", "scheduler"] as const;
+/** Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`; none named: all. */
+const PARTS = ["api", "controllers", "scheduler", "proxy"] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
 const RUN_API = named.length === 0 || named.includes("api");
 const RUN_CONTROLLERS = named.length === 0 || named.includes("controllers");
 const RUN_SCHEDULER = named.length === 0 || named.includes("scheduler");
+const RUN_PROXY = named.length === 0 || named.includes("proxy");
 const envInt = (name: string, dflt: number) => {
   const v = process.env[name];
   const n = v === undefined || v === "" ? dflt : Number(v);
@@ -48,12 +50,16 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0)) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0)) * 1000;
 /** The scheduler bench: hollow nodes (one agent process), bare pods created, requests in flight, phase budget. */
 const SCHED_NODES = envInt("BENCH_SCHED_NODES", quick ? 100 : 1000);
 const SCHED_PODS = envInt("BENCH_SCHED_PODS", quick ? 300 : 3000);
 const SCHED_CONCURRENCY = envInt("BENCH_SCHED_CONCURRENCY", 64);
 const SCHED_BUDGET_MS = envInt("BENCH_SCHED_BUDGET_S", 150) * 1000;
+/** The proxy bench: seconds per path, requests in flight with keep-alive and with a connection per request. */
+const PROXY_SECONDS = envInt("BENCH_PROXY_SECONDS", quick ? 3 : 8);
+const PROXY_CONCURRENCY = envInt("BENCH_PROXY_CONCURRENCY", 16);
+const PROXY_CLOSE_CONCURRENCY = envInt("BENCH_PROXY_CLOSE_CONCURRENCY", 8);
 /** The controllers bench: Deployment size, hollow nodes, hollow kubelet requests in flight, phase budget. */
 const REPLICAS = envInt("BENCH_REPLICAS", quick ? 200 : 1000);
 const CTL_NODES = envInt("BENCH_CTL_NODES", 5);
@@ -126,6 +132,7 @@ interface Results {
   etcd: { skipped?: string; version?: string; ops: OpFigures[] };
   controllers?: ControllersResults & { startupS: number };
   scheduler?: SchedulerBenchResults & { startupS: number };
+  proxy?: ProxyBenchResults & { startupS: number };
   comparison: {
     concurrency: number;
     edgeplaneCreateOpsPerSec: number;
@@ -427,6 +434,43 @@ async function benchScheduler(): Promise<void> {
   }
 }
 
+/** The proxy bench on a stack of its own: a process-runtime agent in this process, load from a pod's netns. */
+async function benchProxy(): Promise<void> {
+  const stack = await startStack("proxy: ");
+  cluster = stack.started;
+  const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: 8, timeoutMs: 60_000 });
+  try {
+    const r = await runProxyBench(
+      stack.root,
+      { url: cluster.url, token: cluster.token },
+      client,
+      { seconds: PROXY_SECONDS, concurrency: PROXY_CONCURRENCY, closeConcurrency: PROXY_CLOSE_CONCURRENCY },
+      log,
+    );
+    results.proxy = { ...r, startupS: stack.startupS };
+    results.findings.push(...r.findings);
+  } finally {
+    client.close();
+    await stopStack();
+  }
+}
+
+function printProxy(out: string[]): void {
+  const p = results.proxy;
+  out.push("");
+  out.push("Services data plane (one backend pod, load from a client pod's network namespace; ratio = rps / direct to the pod):");
+  if (!p) {
+    out.push("  (did not run)");
+    return;
+  }
+  out.push(
+    table(
+      ["path", "connections", "in flight", "requests", "errors", "req/s", "p50 ms", "p99 ms", "ratio vs direct"],
+      p.rows.map((r) => [r.path, r.connections, String(r.concurrency), fmtInt(r.requests), String(r.errors), fmtInt(r.rps), fmt(r.p50), fmt(r.p99), fmt(r.ratio, 2)]),
+    ),
+  );
+}
+
 function printScheduler(out: string[]): void {
   const s = results.scheduler;
   if (!s) {
@@ -562,11 +606,12 @@ function print(): void {
   const cfg = results.config;
   out.push("");
   out.push(`Edgeplane bench, ${results.startedAt}: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadavg1mAtStart} at start`);
-  out.push(`Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : results.scheduler?.startupS} s`);
+  out.push(`Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : results.proxy?.startupS} s`);
   out.push("'other load' = CPU used by processes outside this bench meanwhile, in cores (of " + m.cpus + ")");
   if (RUN_API) printApi(out);
   if (RUN_CONTROLLERS) printControllers(out);
   if (RUN_SCHEDULER) printScheduler(out);
+  if (RUN_PROXY) printProxy(out);
   const met = results.targets.filter((t) => t.met).length;
   out.push(`Targets met: ${met}/${results.targets.length}`);
   for (const t of results.targets.filter((x) => !x.met)) out.push(`  missed: ${t.name} = ${t.value} (target ${t.target})`);
@@ -791,6 +836,13 @@ async function main(): Promise<number> {
     failed = true;
     results.findings.push(`scheduler bench aborted: ${String(e).slice(0, 1000)}`);
     log(`scheduler bench aborted: ${String(e)}`);
+  }
+  try {
+    if (RUN_PROXY) await benchProxy();
+  } catch (e) {
+    failed = true;
+    results.findings.push(`proxy bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`proxy bench aborted: ${String(e)}`);
   } finally {
     await cleanup();
   }

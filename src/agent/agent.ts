@@ -100,6 +100,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       network,
       nodeIP: host.internalIP,
       apiServer: `${server.hostname.replace(/^\[|\]$/g, "")}:${server.port || 443}`,
+      nodeName: base,
       log,
     });
   }
@@ -122,6 +123,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         logs,
         metricsMs: o.metricsMs,
         warnings: services ? () => services.warnings : undefined,
+        podCIDR: hollow ? undefined : network?.cidr,
       }),
     );
   }

@@ -39,6 +39,8 @@ export interface NodeAgentOptions {
   logs?: ContainerLogStore;
   /** How often NodeMetrics/PodMetrics are reported (runtimes that measure usage); 0: never. */
   metricsMs?: number;
+  /** This node's pod CIDR (Node spec.podCIDR: other nodes route it here). */
+  podCIDR?: string;
   /** What else the node lacks besides its runtime (e.g. the service proxy's), for RuntimeDegraded. */
   warnings?: () => string[];
 }
@@ -110,14 +112,17 @@ export class NodeAgent {
     const { api, name } = this.o;
     const labels = nodeLabels(name, this.o.host, this.o.labels);
     const status = this.status(Date.now());
-    let node: { metadata: { uid: string } };
+    const cidr = this.o.podCIDR;
+    let node: { metadata: { uid: string }; spec?: { podCIDR?: string } };
     try {
-      node = await api.call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name, labels }, spec: {}, status });
+      node = await api.call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name, labels }, spec: cidr ? { podCIDR: cidr, podCIDRs: [cidr] } : {}, status });
       this.o.log(`node ${name}: registered`);
     } catch (e) {
       if (!(e instanceof ApiStatusError && e.status === 409)) throw e;
       node = await api.mergePatch(`/api/v1/nodes/${name}`, { metadata: { labels } });
       this.o.log(`node ${name}: already registered, taking it over`);
+      if (cidr && !node.spec?.podCIDR) node = await api.mergePatch(`/api/v1/nodes/${name}`, { spec: { podCIDR: cidr, podCIDRs: [cidr] } });
+      else if (cidr && node.spec?.podCIDR !== cidr) this.o.log(`node ${name}: its Node says pod CIDR ${node.spec?.podCIDR} (immutable), this agent uses ${cidr}: other nodes route to the former`);
     }
     this.nodeUid = node.metadata.uid;
     await this.postStatus(status, Date.now());

@@ -1,6 +1,7 @@
 import type { ApiClient } from "./api-client.ts";
 import { ClusterDns } from "./cluster-dns.ts";
 import { dnsRecords } from "./cluster-dns-records.ts";
+import { NodeRoutes } from "./node-routes.ts";
 import { ObjectSource } from "./object-source.ts";
 import type { PodNetwork } from "./pod-network.ts";
 import { proxyPlan, type ServiceLike, type SliceLike } from "./proxy-plan.ts";
@@ -9,7 +10,8 @@ import { ServiceProxy } from "./service-proxy.ts";
 /**
  * A node's share of the Services data plane: watches every Service and EndpointSlice (the node
  * authorizer lets nodes read them), and keeps the service proxy (cluster IPs, node ports) and the
- * cluster DNS server current. Changes are applied together a moment after they arrive.
+ * cluster DNS server current (changes are applied together a moment after they arrive), and routes
+ * to the other nodes' pod CIDRs (node-routes.ts).
  */
 
 export interface DataPlaneOptions {
@@ -19,6 +21,8 @@ export interface DataPlaneOptions {
   nodeIP: string;
   /** "host:port" of the API server: where default/kubernetes goes. */
   apiServer?: string;
+  /** This node's name (routes to the other nodes' pod CIDRs). */
+  nodeName: string;
   log: (line: string) => void;
 }
 
@@ -57,6 +61,7 @@ export class ServiceDataPlane {
     private readonly o: DataPlaneOptions,
     readonly proxy: ServiceProxy,
     readonly dns: ClusterDns | undefined,
+    readonly routes: NodeRoutes | undefined,
   ) {
     const changed = () => this.schedule();
     this.services = new Store<ServiceLike>(changed);
@@ -76,7 +81,9 @@ export class ServiceDataPlane {
         proxy.warnings.push(`cluster DNS is not served: ${e instanceof Error ? e.message : String(e)}`);
       }
     } else proxy.warnings.push("cluster DNS is not served (it needs the service proxy's redirects)");
-    const plane = new ServiceDataPlane(o, proxy, dns);
+    const routes = o.network ? new NodeRoutes(o.api, o.nodeName, o.network.cidr, o.log) : undefined;
+    routes?.start();
+    const plane = new ServiceDataPlane(o, proxy, dns, routes);
     const opts = { log: o.log };
     plane.sources.push(
       new ObjectSource<ServiceLike>(o.api, "/api/v1/services", plane.services, opts),
@@ -88,7 +95,7 @@ export class ServiceDataPlane {
 
   /** What the node lacks (RuntimeDegraded): fixed at start, plus node ports that cannot be opened. */
   get warnings(): string[] {
-    return [...this.proxy.warnings, ...this.proxy.nodePortProblems];
+    return [...this.proxy.warnings, ...this.proxy.nodePortProblems, ...(this.routes?.warnings ?? [])];
   }
 
   private schedule(): void {
@@ -111,7 +118,7 @@ export class ServiceDataPlane {
   async stop(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    await Promise.all(this.sources.map((s) => s.stop()));
+    await Promise.all([...this.sources.map((s) => s.stop()), this.routes?.stop()]);
     await this.proxy.close();
     await this.dns?.close();
     if (this.o.network) this.o.network.clusterDNS = undefined;

@@ -23,7 +23,7 @@ import type { Attributes } from "./rbac.ts";
  * A node user is authorized here first (Kubernetes' "Node,RBAC" chain): it may list/watch pods
  * only with fieldSelector spec.nodeName=<its name>, get/delete its own pods and write their
  * status, get the ConfigMaps and Secrets its pods use, get/create/update its own Node (and
- * status) and its Lease in kube-node-lease, read Services and EndpointSlices, and write Events. Anything else falls through to
+ * status) and its Lease in kube-node-lease, read Nodes, Services and EndpointSlices, and write Events. Anything else falls through to
  * RBAC, which denies unless an admin granted more.
  */
 
@@ -151,6 +151,8 @@ export function nodeRule(
   if (group === "discovery.k8s.io" && res === "endpointslices" && ["get", "list", "watch"].includes(a.verb) && !sub) return "allow";
   if (group === "" && res === "nodes") {
     if (a.verb === "create" && !a.name) return "own-name-on-create";
+    // Every Node, read-only (Kubernetes' system:node role): other nodes' pod CIDRs and addresses, for routes.
+    if (["get", "list", "watch"].includes(a.verb) && !sub) return "allow";
     if (a.name === node && (sub === "" || sub === "status") && ["get", "update", "patch"].includes(a.verb)) return "allow";
     return "no-opinion";
   }

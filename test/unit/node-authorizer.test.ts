@@ -47,6 +47,10 @@ describe("node authorizer rules", () => {
     expect(nodeRule("n1", r("watch", "services"), null)).toBe("allow");
     expect(nodeRule("n1", r("update", "services", { namespace: "d", name: "x" }), null)).toBe("no-opinion");
     expect(nodeRule("n1", r("watch", "endpoints"), null)).toBe("no-opinion");
+    // Every Node, read-only (routes to other nodes' pod CIDRs).
+    expect(nodeRule("n1", r("watch", "nodes"), null)).toBe("allow");
+    expect(nodeRule("n1", r("get", "nodes", { name: "n2" }), null)).toBe("allow");
+    expect(nodeRule("n1", r("update", "nodes", { name: "n2" }), null)).toBe("no-opinion");
   });
 
   it("the ConfigMaps and Secrets a pod uses", () => {

@@ -112,4 +112,29 @@ describe("endpoints controller in the namespace hub", () => {
     expect(now.metadata.resourceVersion).toBe(ep.body.metadata.resourceVersion);
     expect((await apiJson("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`)).body.items).toEqual([]);
   });
+
+  it("user-written Endpoints and EndpointSlices may not point at loopback or link-local addresses (422)", async () => {
+    const ns = "svc-badip";
+    await createNamespace(ns);
+    for (const ip of ["127.0.0.1", "169.254.169.254"]) {
+      const ep = await apiJson("POST", `/api/v1/namespaces/${ns}/endpoints`, {
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { name: "ext" },
+        subsets: [{ addresses: [{ ip }], ports: [{ port: 80 }] }],
+      });
+      expect(ep.status).toBe(422);
+      expect(ep.body.details.causes[0].field).toBe("subsets[0].addresses[0].ip");
+      const slice = await apiJson("POST", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name: "ext-1", labels: { "kubernetes.io/service-name": "ext" } },
+        addressType: "IPv4",
+        endpoints: [{ addresses: [ip] }],
+        ports: [{ port: 80 }],
+      });
+      expect(slice.status).toBe(422);
+      expect(slice.body.message).toMatch(/may not be in the (loopback|link-local) range/);
+    }
+  });
 });
