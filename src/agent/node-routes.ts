@@ -1,7 +1,7 @@
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { ApiClient } from "./api-client.ts";
 import { ObjectSource } from "./object-source.ts";
+import { ip } from "./pod-network.ts";
 
 /**
  * Pod traffic between nodes: every node's Node carries its pod CIDR (`spec.podCIDR`), and each
@@ -32,12 +32,6 @@ export function routePlan(nodes: NodeLike[], self: string, ownCIDR: string): Rou
     out.push({ cidr, via });
   }
   return out.sort((a, b) => (a.cidr < b.cidr ? -1 : a.cidr > b.cidr ? 1 : 0));
-}
-
-function ip(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile("ip", args, { timeout: 10_000 }, (err, _out, stderr) => (err ? reject(new Error(`ip ${args.join(" ")}: ${(stderr || err.message).trim()}`)) : resolve())),
-  );
 }
 
 export class NodeRoutes {

@@ -20,7 +20,8 @@ export interface PodNet {
   netnsPath: string;
 }
 
-function ip(args: string[]): Promise<string> {
+/** Runs `ip` with args; rejects with its stderr. */
+export function ip(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile("ip", args, { timeout: 10_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`ip ${args.join(" ")}: ${(stderr || err.message).trim()}`));
