@@ -1,3 +1,5 @@
+import { SERVICE_NAME_LABEL } from "../controllers/endpoints.ts";
+
 /**
  * The pure half of the service proxy (unit-tested): which service ports this node forwards and to
  * which endpoints, how a connection picks its endpoint (round-robin, ClientIP affinity), and the
@@ -45,7 +47,7 @@ export interface ProxiedPort {
   affinitySeconds?: number;
 }
 
-export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+export { SERVICE_NAME_LABEL };
 /** Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds (3 h). */
 export const DEFAULT_AFFINITY_SECONDS = 10_800;
 
