@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -196,5 +197,22 @@ describe("logs and exec through the node tunnel", () => {
     assert.match(t.out, /answer-42\r\n/);
     assert.match(t.out, /pod "shell-once" deleted/);
     await waitFor("shell-once gone", async () => ((await podJson("shell-once")) === undefined ? true : undefined));
+  });
+
+  it("kubectl cp copies files into the container and back (tar over exec stdin/stdout)", async () => {
+    const local = mkdtempSync(join(tmpdir(), "edgeplane-cp-"));
+    const data = randomBytes(300 * 1024);
+    writeFileSync(join(local, "blob.bin"), data);
+    const inPod = `/tmp/edgeplane-cp-${process.pid}-${Date.now()}`;
+    const mk = await kubectl(cluster, ["exec", "lines", "--", "mkdir", "-p", inPod]);
+    assert.equal(mk.code, 0, mk.stderr);
+    const up = await kubectl(cluster, ["cp", join(local, "blob.bin"), `lines:${inPod}/blob.bin`]);
+    assert.equal(up.code, 0, up.stderr);
+    const sum = await kubectl(cluster, ["exec", "lines", "--", "sha256sum", `${inPod}/blob.bin`]);
+    assert.equal(sum.stdout.split(" ")[0], createHash("sha256").update(data).digest("hex"));
+    const down = await kubectl(cluster, ["cp", `lines:${inPod}/blob.bin`, join(local, "back.bin")]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(readFileSync(join(local, "back.bin")), data);
+    await kubectl(cluster, ["exec", "lines", "--", "rm", "-rf", inPod]);
   });
 });
