@@ -111,4 +111,51 @@ describe("pods/log and pods/exec through node tunnels", () => {
     expect(refused.body.message).toBe('container "side" in pod "p" is waiting to start: ContainerCreating');
     ws!.close(1000, "done");
   });
+
+  it("authorizes exec, attach and port-forward upgrades as create; a refusal is a plain response, never a half-open socket", async () => {
+    await createNamespace("tl4");
+    const created = await apiJson("POST", "/api/v1/namespaces/tl4/pods", pod("p", "offline-node-4"));
+    const running = { ...created.body, status: { phase: "Running", podIP: "10.0.0.9" } };
+    expect((await apiJson("PUT", "/api/v1/namespaces/tl4/pods/p/status", running)).status).toBe(200);
+    const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/tl4";
+    const role = (name: string, verbs: string[]) => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name },
+      rules: [{ apiGroups: [""], resources: ["pods", "pods/exec", "pods/attach", "pods/portforward"], verbs }],
+    });
+    const binding = (name: string, user: string) => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
+    });
+    for (const [name, verbs, user] of [["readers", ["get"], "reader"], ["streamers", ["get", "create"], "streamer"]] as const) {
+      expect((await apiJson("POST", `${rbac}/roles`, role(name, [...verbs]))).status).toBe(201);
+      expect((await apiJson("POST", `${rbac}/rolebindings`, binding(name, user))).status).toBe(201);
+    }
+    const upgrade = (user: string, path: string, protocol: string) =>
+      worker().fetch(`${BASE}/api/v1/namespaces/tl4/pods/p/${path}`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "impersonate-user": user, upgrade: "websocket", "sec-websocket-protocol": protocol },
+      });
+    const sessions = [
+      ["exec?container=main&command=sh&stdout=true", "v5.channel.k8s.io"],
+      ["attach?container=main&stdout=true", "v5.channel.k8s.io"],
+      ["portforward", "SPDY/3.1+portforward.k8s.io"],
+    ];
+    for (const [path, protocol] of sessions) {
+      const denied = await upgrade("reader", path, protocol);
+      expect(denied.status).toBe(403);
+      expect(denied.webSocket).toBeNull();
+      expect(((await denied.json()) as { reason: string }).reason).toBe("Forbidden");
+      const allowed = await upgrade("streamer", path, protocol);
+      expect(allowed.status).toBe(503); // past authorization: the node is not connected
+      expect(allowed.webSocket).toBeNull();
+      expect(((await allowed.json()) as { message: string }).message).toMatch(/node "offline-node-4" is not connected/);
+    }
+    const wrongProtocol = await upgrade("streamer", "portforward", "v4.channel.k8s.io");
+    expect(wrongProtocol.status).toBe(400);
+    expect(wrongProtocol.webSocket).toBeNull();
+  });
 });
