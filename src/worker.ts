@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { namespaceMetrics } from "./api/prometheus.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./api/discovery.ts";
 import { ApiError, pathNotFound, toApiError, unauthorized, badRequest, forbidden } from "./api/errors.ts";
 import { handleResource, json, type RequestHooks } from "./api/handlers.ts";
@@ -189,6 +190,9 @@ app.get("/edgeplane/v1/audit", async (c) => json(await auditEndpoint(c.env, new 
 /** Node join tokens: created by admins (RBAC on the path), exchanged by a join token for a node's own credential. */
 app.post("/edgeplane/v1/jointokens", async (c) => json(await joinTokenEndpoint(c.env, c.req.raw), 201));
 app.post("/edgeplane/v1/nodecredentials", async (c) => json(await nodeCredentialEndpoint(c.env, c.req.raw, c.get("user")), 201));
+
+/** A namespace's pods in the Prometheus text format, for `get` on pods there (src/api/prometheus.ts). */
+app.get("/edgeplane/v1/namespaces/:namespace/metrics", async (c) => namespaceMetrics(c.env, c.req.param("namespace")));
 
 const rest = (url: string, prefixSegments: number) => new URL(url).pathname.split("/").slice(prefixSegments + 1);
 

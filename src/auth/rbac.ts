@@ -206,6 +206,9 @@ export function requestAttributes(method: string, url: URL): Attributes {
   } catch {
     throw badRequest("the request path is not valid percent-encoded UTF-8");
   }
+  // A namespace's Prometheus metrics (src/api/prometheus.ts) are its pods' data: `get` on pods there.
+  if (parts.length === 5 && parts[0] === "edgeplane" && parts[1] === "v1" && parts[2] === "namespaces" && parts[4] === "metrics")
+    return { resourceRequest: true, verb: m === "GET" || m === "HEAD" ? "get" : m.toLowerCase(), apiGroup: "", resource: "pods", namespace: parts[3] };
   let apiGroup = "";
   let rest: string[];
   if (parts[0] === "api" && parts.length >= 2) {
