@@ -59,27 +59,16 @@ describe("store: optimistic concurrency", () => {
   });
 
   it("bumps generation only when the spec changes", async () => {
-    // An Ingress: no controller here rewrites it between the test's reads and writes.
-    await createNamespace("gen");
-    const ing = {
-      apiVersion: "networking.k8s.io/v1",
-      kind: "Ingress",
-      metadata: { name: "i" },
-      spec: { defaultBackend: { service: { name: "web", port: { number: 80 } } } },
-    };
-    const created = await apiJson("POST", "/apis/networking.k8s.io/v1/namespaces/gen/ingresses", ing);
+    // An IngressClass: no controller rewrites it between the test's reads and writes.
+    const path = "/apis/networking.k8s.io/v1/ingressclasses";
+    const spec = (params: string) => ({ controller: "example.com/ingress", parameters: { apiGroup: "example.com", kind: "Params", name: params } });
+    const created = await apiJson("POST", path, { apiVersion: "networking.k8s.io/v1", kind: "IngressClass", metadata: { name: "gen" }, spec: spec("a") });
     expect(created.status).toBe(201);
     expect(created.body.metadata.generation).toBe(1);
-    const labelled = await apiJson("PUT", "/apis/networking.k8s.io/v1/namespaces/gen/ingresses/i", {
-      ...created.body,
-      metadata: { ...created.body.metadata, labels: { x: "y" } },
-    });
+    const labelled = await apiJson("PUT", `${path}/gen`, { ...created.body, metadata: { ...created.body.metadata, labels: { x: "y" } } });
     expect(labelled.status).toBe(200);
     expect(labelled.body.metadata.generation).toBe(1);
-    const changed = await apiJson("PUT", "/apis/networking.k8s.io/v1/namespaces/gen/ingresses/i", {
-      ...labelled.body,
-      spec: { defaultBackend: { service: { name: "web", port: { number: 8080 } } } },
-    });
+    const changed = await apiJson("PUT", `${path}/gen`, { ...labelled.body, spec: spec("b") });
     expect(changed.status).toBe(200);
     expect(changed.body.metadata.generation).toBe(2);
   });
