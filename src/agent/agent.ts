@@ -35,6 +35,8 @@ export interface AgentOptions {
   leaseDurationSeconds?: number;
   /** How often usage is reported as metrics.k8s.io objects (default 15 s; 0: never). */
   metricsMs?: number;
+  /** How often directories of deleted local-path volumes are removed (default 15 s). */
+  localPathSweepMs?: number;
   log?: (line: string) => void;
 }
 
@@ -124,6 +126,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         metricsMs: o.metricsMs,
         warnings: services ? () => services.warnings : undefined,
         podCIDR: hollow ? undefined : network?.cidr,
+        localPathRoot: hollow ? undefined : join(o.dataDir, "agent", "local-path"),
+        localPathSweepMs: o.localPathSweepMs,
       }),
     );
   }
@@ -132,6 +136,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   for (const n of nodes) n.start();
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const nodeOf = (p: Pod) => byName.get(p.spec?.nodeName ?? "");
+  let adoption: Promise<unknown> | undefined;
   const source = new PodSource(
     api,
     {
@@ -139,6 +144,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         const per = new Map<NodeAgent, Pod[]>(nodes.map((n) => [n, []]));
         for (const p of pods) nodeOf(p) && per.get(nodeOf(p)!)!.push(p);
         for (const [n, list] of per) n.replace(list);
+        // The first full list says which pods are still here: the earlier run's other leftovers go.
+        adoption ??= runtime.finishAdoption?.().then(
+          (n) => n && log(`removed ${n} container(s) of an earlier run that no pod here adopted`),
+          (e: unknown) => log(`removing an earlier run's containers: ${e instanceof Error ? e.message : String(e)}`),
+        ) ?? Promise.resolve();
       },
       upsert: (p) => nodeOf(p)?.upsert(p),
       remove: (p) => nodeOf(p)?.remove(p),

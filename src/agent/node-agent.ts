@@ -12,6 +12,8 @@ import { TunnelClient } from "./tunnel-client.ts";
 import type { PodRef } from "./metrics.ts";
 import { MetricsReporter } from "./metrics-reporter.ts";
 import { readNodeUsage } from "./proc-stats.ts";
+import { claimResolver, LOCAL_PATH_ROOT_ANNOTATION, sweepLocalPaths } from "./claim-volumes.ts";
+import type { ClaimResolver } from "./volumes.ts";
 
 /**
  * One node: registers its Node, renews its Lease in kube-node-lease (which never rewrites
@@ -43,6 +45,10 @@ export interface NodeAgentOptions {
   podCIDR?: string;
   /** What else the node lacks besides its runtime (e.g. the service proxy's), for RuntimeDegraded. */
   warnings?: () => string[];
+  /** Where provisioned local-path volumes live on this node (none: no persistentVolumeClaim volumes). */
+  localPathRoot?: string;
+  /** How often directories of deleted local-path volumes are looked for (default 15 s). */
+  localPathSweepMs?: number;
 }
 
 const NODE_LEASE_NS = "kube-node-lease";
@@ -73,6 +79,7 @@ export class NodeAgent {
   readonly metrics?: MetricsReporter;
   /** The pods this node runs, by uid (what metrics are named after). */
   private readonly podRefs = new Map<string, PodRef>();
+  private readonly claims?: ClaimResolver;
 
   constructor(private readonly o: NodeAgentOptions) {
     if (o.tunnel)
@@ -80,6 +87,7 @@ export class NodeAgent {
     const stats = o.runtime.stats?.bind(o.runtime);
     if (stats && o.metricsMs !== 0)
       this.metrics = new MetricsReporter(o.api, o.name, { containers: stats, node: readNodeUsage }, (uid) => this.podRefs.get(uid));
+    if (o.localPathRoot) this.claims = claimResolver(o.api);
     this.data = async (kind, namespace, name) => {
       try {
         const obj = await o.api.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/${kind}s/${name}`);
@@ -111,15 +119,16 @@ export class NodeAgent {
   async register(): Promise<void> {
     const { api, name } = this.o;
     const labels = nodeLabels(name, this.o.host, this.o.labels);
+    const annotations = this.o.localPathRoot ? { [LOCAL_PATH_ROOT_ANNOTATION]: this.o.localPathRoot } : undefined;
     const status = this.status(Date.now());
     const cidr = this.o.podCIDR;
     let node: { metadata: { uid: string }; spec?: { podCIDR?: string } };
     try {
-      node = await api.call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name, labels }, spec: cidr ? { podCIDR: cidr, podCIDRs: [cidr] } : {}, status });
+      node = await api.call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name, labels, ...(annotations ? { annotations } : {}) }, spec: cidr ? { podCIDR: cidr, podCIDRs: [cidr] } : {}, status });
       this.o.log(`node ${name}: registered`);
     } catch (e) {
       if (!(e instanceof ApiStatusError && e.status === 409)) throw e;
-      node = await api.mergePatch(`/api/v1/nodes/${name}`, { metadata: { labels } });
+      node = await api.mergePatch(`/api/v1/nodes/${name}`, { metadata: { labels, ...(annotations ? { annotations } : {}) } });
       this.o.log(`node ${name}: already registered, taking it over`);
       if (cidr && !node.spec?.podCIDR) node = await api.mergePatch(`/api/v1/nodes/${name}`, { spec: { podCIDR: cidr, podCIDRs: [cidr] } });
       else if (cidr && node.spec?.podCIDR !== cidr) this.o.log(`node ${name}: its Node says pod CIDR ${node.spec?.podCIDR} (immutable), this agent uses ${cidr}: other nodes route to the former`);
@@ -146,6 +155,13 @@ export class NodeAgent {
     this.loops.push(this.every(this.o.statusUpdateMs ?? 10_000, () => this.syncStatus()));
     // metrics-server's default resolution: 15 s.
     if (this.metrics) this.loops.push(this.every(this.o.metricsMs ?? 15_000, () => this.metrics!.report()));
+    const root = this.o.localPathRoot;
+    if (root)
+      this.loops.push(
+        this.every(this.o.localPathSweepMs ?? 15_000, async () => {
+          for (const d of await sweepLocalPaths(this.o.api, root)) this.o.log(`node ${this.o.name}: removed ${d}: its PersistentVolume is gone`);
+        }),
+      );
     this.tunnel?.start();
   }
 
@@ -252,8 +268,11 @@ export class NodeAgent {
           if (this.o.events !== false) recordEvent(api, name, podRef(p), type, reason, message, log);
         },
         onDone: (uid) => this.workers.delete(uid),
+        claims: this.claims,
       });
       this.workers.set(pod.metadata.uid, w);
+      // Still bound here: what an earlier run of the agent left running for it is adopted, not removed.
+      this.o.runtime.keep?.(pod.metadata.uid);
     }
     return w;
   }

@@ -11,7 +11,9 @@ import { allocateHost, netnsName, podNetworkPlan, vethName } from "./runtime-pla
  *
  * Names carry a tag derived from the node name, so several agents on one host do not collide
  * and each cleans only its own: bridge `ep<tag>`, namespaces `ep-<tag>-<uid8>`, host-side veths
- * `v<tag><uid8>`. Namespaces left by an agent that did not stop cleanly are removed on start.
+ * `v<tag><uid8>`. Namespaces left by an agent that did not stop cleanly are removed on start, or
+ * (`keepStale`, for a runtime that adopts containers) kept until `releaseStale`: a pod still here
+ * gets its namespace and IP back.
  */
 
 export interface PodNet {
@@ -42,6 +44,8 @@ export class PodNetwork {
   private readonly pods = new Map<string, { host: number; netns: string; veth: string }>();
   /** Setups in flight per pod uid (a second setup for the same pod waits for the first). */
   private readonly pending = new Map<string, Promise<PodNet>>();
+  /** Namespaces of an earlier run, by the uid prefix in their name, until adopted or released. */
+  private readonly stale = new Map<string, { host: number; netns: string; veth: string }>();
 
   private constructor(
     readonly tag: string,
@@ -65,7 +69,7 @@ export class PodNetwork {
    * Sets up the node's bridge (and removes namespaces of this node left from an earlier run),
    * or says why pods cannot have their own network here.
    */
-  static async open(nodeName: string, cidr?: string): Promise<{ network?: PodNetwork; warning?: string }> {
+  static async open(nodeName: string, cidr?: string, opts: { keepStale?: boolean } = {}): Promise<{ network?: PodNetwork; warning?: string }> {
     const plan = podNetworkPlan(nodeName, cidr);
     const degraded = (why: string) => ({ warning: `pods share the host network (podIP = hostIP): ${why}` });
     if (process.platform !== "linux") return degraded("per-pod network namespaces need Linux");
@@ -76,7 +80,8 @@ export class PodNetwork {
         return degraded(`the pod CIDR ${plan.prefix}.0/24 is already used by interface ${name} (choose another with --pod-cidr)`);
     const net = new PodNetwork(plan.tag, plan.bridge, plan.prefix);
     try {
-      await net.cleanStale();
+      if (opts.keepStale) await net.findStale();
+      else await net.cleanStale();
       const exists = await ip(["link", "show", plan.bridge]).then(
         () => true,
         () => false,
@@ -101,8 +106,38 @@ export class PodNetwork {
     for (const ns of await listNetns()) if (ns.startsWith(`ep-${this.tag}-`)) await ip(["netns", "del", ns]).catch(() => {});
   }
 
+  /** Namespaces of this node from an earlier run, with the address each pod had. */
+  private async findStale(): Promise<void> {
+    const prefix = `ep-${this.tag}-`;
+    for (const ns of await listNetns()) {
+      if (!ns.startsWith(prefix) || ns.endsWith("-probe")) continue;
+      const out = await ip(["-n", ns, "-4", "-o", "addr", "show", "dev", "eth0"]).catch(() => "");
+      const m = new RegExp(`inet ${this.prefix.replace(/\./g, "\\.")}\\.(\\d+)/`).exec(out);
+      const uid8 = ns.slice(prefix.length);
+      if (m) this.stale.set(uid8, { host: Number(m[1]), netns: ns, veth: `v${this.tag}${uid8}` });
+      else await ip(["netns", "del", ns]).catch(() => {});
+    }
+  }
+
+  /** Removes the namespaces of an earlier run, but those of the pods kept (by uid), which take theirs back. */
+  async releaseStale(kept: Set<string> = new Set()): Promise<void> {
+    const keep = new Set([...kept].map((uid) => uid.replace(/-/g, "").slice(0, 8)));
+    for (const [uid8, p] of this.stale) {
+      if (keep.has(uid8)) continue;
+      this.stale.delete(uid8);
+      await ip(["netns", "del", p.netns]).catch(() => {});
+      await ip(["link", "del", p.veth]).catch(() => {});
+    }
+  }
+
   /** The pod's namespace with eth0 up at its IP (idempotent per pod uid). */
   setup(uid: string): Promise<PodNet> {
+    const uid8 = uid.replace(/-/g, "").slice(0, 8);
+    const earlier = this.stale.get(uid8);
+    if (earlier && !this.pods.has(uid)) {
+      this.stale.delete(uid8);
+      this.pods.set(uid, earlier);
+    }
     const have = this.pods.get(uid);
     if (have) return Promise.resolve({ ip: `${this.prefix}.${have.host}`, netnsPath: `/run/netns/${have.netns}` });
     let p = this.pending.get(uid);
@@ -114,7 +149,7 @@ export class PodNetwork {
   }
 
   private async create(uid: string): Promise<PodNet> {
-    const host = allocateHost([...this.pods.values()].map((p) => p.host));
+    const host = allocateHost([...this.pods.values(), ...this.stale.values()].map((p) => p.host));
     if (host === undefined) throw new Error(`pod CIDR ${this.cidr} is full`);
     const netns = netnsName(this.tag, uid);
     const veth = vethName(this.tag, uid);
@@ -149,6 +184,7 @@ export class PodNetwork {
 
   /** Removes every namespace of this node and the bridge (agent shutdown). */
   async close(): Promise<void> {
+    await this.releaseStale();
     await Promise.all([...this.pods.keys()].map((uid) => this.teardown(uid)));
     await this.cleanStale();
     await ip(["link", "del", this.bridge]).catch(() => {});

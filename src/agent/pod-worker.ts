@@ -1,12 +1,12 @@
 import { ApiStatusError, type ApiClient } from "./api-client.ts";
 import type { ContainerLogStore } from "./container-logs.ts";
 import { containerEnv, EnvError, serviceEnv, type DataSource, type ServiceInfo } from "./container-env.ts";
-import { newRecord, type ContainerRecord, type ContainerSpec, type Pod } from "./container-record.ts";
+import { newRecord, type ContainerRecord, type ContainerSpec, type Pod, type Terminated } from "./container-record.ts";
 import { planPod } from "./pod-plan.ts";
 import { ContainerProber } from "./prober.ts";
 import { computePodStatus, rfc3339 } from "./pod-status.ts";
 import { StartError, type PodSandbox, type RunningContainer, type Runtime } from "./runtime.ts";
-import { containerMounts, prepareVolumes, removeVolumes, VolumeError, type Mount, type PreparedVolumes } from "./volumes.ts";
+import { containerMounts, prepareVolumes, removeVolumes, VolumeError, type ClaimResolver, type Mount, type PreparedVolumes } from "./volumes.ts";
 
 /**
  * One pod on this node, whatever the runtime: makes its sandbox, runs init containers in
@@ -31,6 +31,8 @@ export interface PodWorkerDeps {
   logs?: ContainerLogStore;
   /** Called once the worker is finished (pod deleted and cleaned up). */
   onDone: (uid: string) => void;
+  /** The directories of persistentVolumeClaim volumes (none: such volumes are not supported). */
+  claims?: ClaimResolver;
 }
 
 const CONFIG_RETRY_MS = 5_000;
@@ -161,6 +163,7 @@ export class PodWorker {
     if (!this.sandbox) {
       this.sandbox = await this.deps.runtime.createSandbox(this.pod);
       this.startTime ??= rfc3339(now);
+      this.adoptContainers();
     }
     if (!(await this.syncVolumes(now))) return this.report();
     const plan = planPod(this.pod.spec, this.inits, this.apps, now);
@@ -195,7 +198,7 @@ export class PodWorker {
     const refreshing = volumes.some((v) => !v.emptyDir) && this.volumes !== undefined && now - this.volumesAt >= VOLUME_REFRESH_MS;
     if (this.volumes && !refreshing) return true;
     try {
-      const prepared = await prepareVolumes(this.pod, dir, { data: this.deps.data, podIP: this.sandbox!.podIP, hostIP: this.deps.hostIP, tmpfs: this.tmpfs });
+      const prepared = await prepareVolumes(this.pod, dir, { data: this.deps.data, podIP: this.sandbox!.podIP, hostIP: this.deps.hostIP, tmpfs: this.tmpfs, claims: this.deps.claims });
       if (!this.volumes) for (const w of prepared.warnings) this.deps.event(this.pod, "Warning", "FailedMount", w);
       this.volumes = prepared;
       this.volumesAt = now;
@@ -278,14 +281,48 @@ export class PodWorker {
       await rc.stop(0);
       return;
     }
+    this.deps.event(this.pod, "Normal", "Started", `Started container ${rec.name}`);
+    for (const w of rc.warnings ?? []) this.deps.event(this.pod, "Warning", "FailedMount", `container ${rec.name}: ${w}`);
+    this.track(rec, spec, rc);
+  }
+
+  /**
+   * After an agent restart: takes over the pod's containers still running from the earlier run
+   * (their restart count and start time stay). With an app container adopted, the init
+   * containers had completed: they are not run again.
+   */
+  private adoptContainers(): void {
+    const adopt = this.deps.runtime.adopt?.bind(this.deps.runtime);
+    if (!adopt) return;
+    const specs = new Map<string, ContainerSpec>([...(this.pod.spec.initContainers ?? []), ...this.pod.spec.containers].map((c) => [c.name, c]));
+    let apps = 0;
+    for (const rec of [...this.inits, ...this.apps]) {
+      const rc = adopt(this.pod, rec.name, this.deps.logs?.open(this.pod.metadata.uid, rec.name, rec.restartCount));
+      if (!rc) continue;
+      rec.restartCount = rc.restartCount;
+      rec.everStarted = true;
+      if (!rec.init) apps++;
+      this.deps.log(`pod ${this.key()}: adopted container ${rec.name} (${rc.containerID}, restarts ${rc.restartCount})`);
+      this.track(rec, specs.get(rec.name)!, rc);
+    }
+    if (apps === 0) return;
+    const earlier = new Map((this.pod.status?.initContainerStatuses ?? []).map((s) => [s.name, s]));
+    for (const rec of this.inits) {
+      if (rec.state.kind !== "waiting") continue;
+      const was = earlier.get(rec.name)?.state?.terminated as Partial<Terminated> | undefined;
+      rec.everStarted = true;
+      rec.state = { kind: "terminated", terminated: { exitCode: 0, reason: "Completed", finishedAt: rfc3339(Date.now()), ...was } };
+    }
+  }
+
+  /** A started (or adopted) container: its state, probes, and what happens when it ends. */
+  private track(rec: ContainerRecord, spec: ContainerSpec, rc: RunningContainer): void {
     rec.containerID = rc.containerID;
     rec.imageID = rc.imageID;
     rec.pullFailures = 0;
     rec.notBefore = undefined;
     rec.state = { kind: "running", startedAt: rc.startedAt };
     this.running.set(rec.name, rc);
-    this.deps.event(this.pod, "Normal", "Started", `Started container ${rec.name}`);
-    for (const w of rc.warnings ?? []) this.deps.event(this.pod, "Warning", "FailedMount", `container ${rec.name}: ${w}`);
     if (!rec.init) this.startProber(rec, spec, rc);
     void rc.exited.then((exit) => {
       this.running.delete(rec.name);

@@ -13,6 +13,7 @@ import type { LogSink } from "./container-logs.ts";
 import { cgroupUsage } from "./proc-stats.ts";
 import {
   StartError,
+  type AdoptedContainer,
   type ContainerExit,
   type ContainerStats,
   type ExecOptions,
@@ -30,13 +31,15 @@ import {
  * network namespace from PodNetwork (one pod IP for all its containers), with its env,
  * workingDir, memory/cpu limits, a pids limit, runAsUser/runAsGroup and readOnlyRootFilesystem.
  * Containers are named `ep_<node tag>_<namespace>_<pod>_<container>_<restart>` and labelled with
- * the node, pod uid and container, so the agent finds its own: leftovers of an agent that did
- * not stop cleanly are removed when it starts.
+ * the node, pod uid, container and restart count, so the agent finds its own: after an agent that
+ * did not stop cleanly, the running containers of pods still bound to the node are adopted
+ * (restart count and start time kept) and the rest removed.
  */
 
 const LABEL_NODE = "edgeplane.dev/node";
 const LABEL_POD_UID = "edgeplane.dev/pod-uid";
 const LABEL_CONTAINER = "edgeplane.dev/container";
+const LABEL_RESTART = "edgeplane.dev/restart-count";
 
 type PodmanResult = { code: number; stdout: string; stderr: string };
 
@@ -60,12 +63,13 @@ export function podmanVersion(): { version?: string; error?: string } {
 interface Inspected {
   Id: string;
   Image: string;
+  Config?: { Labels?: Record<string, string> };
   State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string; Error?: string; Pid?: number };
 }
 
-/** Copies a container's output into the agent's log files (kubectl logs), until it ends. */
-function followLogs(id: string, sink: LogSink): void {
-  const follower = spawn("podman", ["logs", "--follow", id], { stdio: ["ignore", "pipe", "pipe"] });
+/** Copies a container's output into the agent's log files (kubectl logs), until it ends (an adopted one's from now on). */
+function followLogs(id: string, sink: LogSink, since?: Date): void {
+  const follower = spawn("podman", ["logs", "--follow", ...(since ? ["--since", since.toISOString()] : []), id], { stdio: ["ignore", "pipe", "pipe"] });
   follower.stdout!.on("data", (d: Buffer) => sink.write("stdout", d));
   follower.stderr!.on("data", (d: Buffer) => sink.write("stderr", d));
   follower.once("close", () => sink.close());
@@ -87,6 +91,9 @@ export class PodmanRuntime implements Runtime {
   /** Main process of each running container (its cgroup is the container's). */
   private readonly pids = new Map<string, number>();
   private readonly tag: string;
+  /** Containers of this node found at start, by pod uid (adoption). */
+  private found = new Map<string, Inspected[]>();
+  private readonly kept = new Set<string>();
 
   constructor(
     private readonly o: { nodeName: string; hostIP: string; version: string; network?: PodNetwork; warnings: string[]; dataDir?: string },
@@ -98,12 +105,60 @@ export class PodmanRuntime implements Runtime {
     return { version: `podman://${this.o.version}`, warnings: this.o.warnings };
   }
 
-  /** Removes this node's containers left by an agent that did not stop cleanly; returns how many. */
+  /** Removes this node's containers (agent shutdown); returns how many. */
   async cleanup(): Promise<number> {
     const r = await podman(["ps", "-a", "-q", "--filter", `label=${LABEL_NODE}=${this.o.nodeName}`]);
     const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
     if (ids.length) await podman(["rm", "-f", "-t", "0", ...ids]);
     return ids.length;
+  }
+
+  /** Finds this node's containers left by an earlier run (adopted or removed once the pods are known); returns how many. */
+  async discover(): Promise<number> {
+    const r = await podman(["ps", "-a", "-q", "--filter", `label=${LABEL_NODE}=${this.o.nodeName}`]);
+    const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+    if (!ids.length) return 0;
+    const inspected = await podman(["container", "inspect", ...ids]);
+    let all: Inspected[] = [];
+    try {
+      all = JSON.parse(inspected.stdout) as Inspected[];
+    } catch {
+      /* none to adopt: finishAdoption removes them by label */
+    }
+    for (const c of all) {
+      const uid = c.Config?.Labels?.[LABEL_POD_UID];
+      if (!uid) continue;
+      this.found.set(uid, [...(this.found.get(uid) ?? []), c]);
+    }
+    return ids.length;
+  }
+
+  keep(podUid: string): void {
+    this.kept.add(podUid);
+  }
+
+  /** The running container of this pod and name from an earlier run (the newest), taken over. */
+  adopt(pod: Pod, container: string, log?: LogSink): AdoptedContainer | undefined {
+    const mine = (this.found.get(pod.metadata.uid) ?? []).filter((c) => c.Config?.Labels?.[LABEL_CONTAINER] === container && c.State.Status === "running");
+    const c = mine.sort((a, b) => Number(b.Config?.Labels?.[LABEL_RESTART] ?? 0) - Number(a.Config?.Labels?.[LABEL_RESTART] ?? 0))[0];
+    if (!c) return undefined;
+    const restartCount = Number(c.Config?.Labels?.[LABEL_RESTART] ?? 0) || 0;
+    const rc = this.track(pod, container, c.Id, c);
+    if (log) followLogs(c.Id, log, new Date());
+    return { ...rc, restartCount };
+  }
+
+  /**
+   * Removes what the earlier run left for pods no longer here (containers, network namespaces);
+   * returns how many containers. A kept pod's are left to it: its worker adopts the running one, and
+   * a new run of a container replaces the one of that name.
+   */
+  async finishAdoption(): Promise<number> {
+    const leftovers = [...this.found.entries()].filter(([uid]) => !this.kept.has(uid)).flatMap(([, cs]) => cs.map((c) => c.Id));
+    for (const uid of [...this.found.keys()]) if (!this.kept.has(uid)) this.found.delete(uid);
+    if (leftovers.length) await podman(["rm", "-f", "-t", "0", ...leftovers]);
+    await this.o.network?.releaseStale(this.kept);
+    return leftovers.length;
   }
 
   async createSandbox(pod: Pod): Promise<PodSandbox> {
@@ -153,6 +208,7 @@ export class PodmanRuntime implements Runtime {
       "--label", `${LABEL_NODE}=${this.o.nodeName}`,
       "--label", `${LABEL_POD_UID}=${pod.metadata.uid}`,
       "--label", `${LABEL_CONTAINER}=${c.name}`,
+      "--label", `${LABEL_RESTART}=${req.restartCount}`,
       "--network", netns ? `ns:${netns}` : "host",
       ...(netns ? ["--hostname", pod.metadata.name] : []),
       "--log-opt", "max-size=10mb",
@@ -171,7 +227,13 @@ export class PodmanRuntime implements Runtime {
       throw new StartError("StartError", msg.replace(/^Error: /, ""));
     }
     const id = r.stdout.trim().split("\n").pop()!;
-    const info = await this.inspect(id);
+    const rc = this.track(pod, c.name, id, await this.inspect(id));
+    if (req.log) followLogs(id, req.log);
+    return rc;
+  }
+
+  /** Follows a running container: its exit, stop, exec and stats entries. */
+  private track(pod: Pod, container: string, id: string, info: Inspected | undefined): RunningContainer {
     const startedAt = podmanTime(info?.State.StartedAt) ?? rfc3339(Date.now());
     const exited = this.waitExit(id);
     const stop = async (grace: number) => {
@@ -179,10 +241,9 @@ export class PodmanRuntime implements Runtime {
       await exited;
     };
     this.running.set(id, { stop });
-    const key = `${pod.metadata.uid}/${c.name}`;
+    const key = `${pod.metadata.uid}/${container}`;
     this.byName.set(key, id);
     if (info?.State.Pid) this.pids.set(id, info.State.Pid);
-    if (req.log) followLogs(id, req.log);
     void exited.then(() => {
       this.running.delete(id);
       this.pids.delete(id);

@@ -29,7 +29,8 @@ export async function selectRuntime(
   if (wanted === "hollow") return { runtime: new HollowRuntime(opts.hollowStartDelayMs ?? 0), note: "runtime hollow (starts nothing)" };
   const unavailable = wanted === "process" ? undefined : podmanUnavailable();
   if (wanted === "podman" && unavailable) throw new Error(`--runtime podman: ${unavailable}; use --runtime process`);
-  const { network, warning } = await PodNetwork.open(opts.nodeName, opts.podCIDR);
+  // Namespaces of an earlier run stay until the first pod list says which pods are still here (adoption).
+  const { network, warning } = await PodNetwork.open(opts.nodeName, opts.podCIDR, { keepStale: wanted !== "process" && !unavailable });
   const netNote = network ? `pod IPs from ${network.cidr} on bridge ${network.bridge}` : warning!;
   if (!unavailable && wanted !== "process") {
     const runtime = new PodmanRuntime({
@@ -40,8 +41,8 @@ export async function selectRuntime(
       dataDir: opts.dataDir,
       warnings: [...(warning ? [warning] : []), "images are never pulled (no registry is reachable): only local images run", "hostPort is not supported yet"],
     });
-    const removed = await runtime.cleanup();
-    return { runtime, network, note: `runtime podman ${podmanVersion().version}; ${netNote}${removed ? `; removed ${removed} container(s) left by an earlier run` : ""}` };
+    const found = await runtime.discover();
+    return { runtime, network, note: `runtime podman ${podmanVersion().version}; ${netNote}${found ? `; ${found} container(s) left by an earlier run: running ones of pods still here are adopted, the rest removed` : ""}` };
   }
   const runtime = new ProcessRuntime({ dataDir: opts.dataDir, hostIP: opts.hostIP, network, networkWarning: warning });
   const why = wanted === "auto" ? ` (podman not used: ${unavailable})` : "";

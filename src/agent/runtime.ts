@@ -114,4 +114,19 @@ export interface Runtime {
   stats?(): Promise<ContainerStats[]>;
   /** Stops everything still running (agent shutdown). */
   close(): Promise<void>;
+  /**
+   * Adoption after an agent restart (runtimes that leave containers running when the agent dies):
+   * `keep` marks a pod still bound to this node (called as its worker is made, before
+   * `finishAdoption`); `adopt` takes over the container of that pod still running from the earlier
+   * run, if any, with its restart count and start time; `finishAdoption` (after the first full pod
+   * list) removes what an earlier run left that no kept pod adopted.
+   */
+  keep?(podUid: string): void;
+  adopt?(pod: Pod, container: string, log?: LogSink): AdoptedContainer | undefined;
+  finishAdoption?(): Promise<number>;
+}
+
+/** A container an earlier run of the agent started, still running. */
+export interface AdoptedContainer extends RunningContainer {
+  restartCount: number;
 }

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:
 import { dirname, join, normalize } from "node:path";
 import { fieldRef, type DataSource } from "./container-env.ts";
 import type { ContainerSpec, Pod } from "./container-record.ts";
+import { checkHostPath, HostPathError } from "./host-path.ts";
 
 /**
  * Pod volumes on the node: emptyDir (a per-pod directory; medium Memory is a tmpfs where this
@@ -12,6 +13,8 @@ import type { ContainerSpec, Pod } from "./container-record.ts";
  * VolumeError: the pod waits in ContainerCreating and the worker retries until it appears.
  * The files are made under the pod's volume directory; runtimes mount them at each
  * container's mountPath (podman -v; the process runtime bind-mounts in its mount namespace).
+ * hostPath volumes mount the host's path after the kubelet's type checks (host-path.ts);
+ * persistentVolumeClaim volumes mount the directory of the claim's bound volume (`claims`).
  */
 
 export interface KeyToPath {
@@ -29,8 +32,13 @@ export interface VolumeSpec {
     items?: { path: string; fieldRef?: { fieldPath: string }; resourceFieldRef?: { containerName?: string; resource: string }; mode?: number }[];
     defaultMode?: number;
   };
+  hostPath?: { path: string; type?: string };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
   [other: string]: unknown;
 }
+
+/** The host directory of a claim's bound volume; throws VolumeError while it is missing or unbound. */
+export type ClaimResolver = (namespace: string, claimName: string, volume: string) => Promise<string>;
 
 export interface VolumeMount {
   name: string;
@@ -54,7 +62,17 @@ export interface VolumeFile {
   mode: number;
 }
 
-const SUPPORTED = ["emptyDir", "configMap", "secret", "downwardAPI"];
+const SUPPORTED = ["emptyDir", "configMap", "secret", "downwardAPI", "hostPath", "persistentVolumeClaim"];
+
+/** A host path after its type check, as a volume directory; a failed check is a VolumeError (FailedMount). */
+function hostDir(volume: string, path: string, type: string | undefined, createMode?: number): string {
+  try {
+    return checkHostPath(path, type ?? "", createMode);
+  } catch (e) {
+    if (e instanceof HostPathError) throw new VolumeError(`MountVolume.SetUp failed for volume "${volume}" : ${e.message}`);
+    throw e;
+  }
+}
 
 /** Which kind of volume this is (the first source field set). */
 export function volumeKind(v: VolumeSpec): string {
@@ -153,15 +171,21 @@ export interface PreparedVolumes {
  * Makes the pod's volumes under `root` (idempotent: files are rewritten, so a changed
  * ConfigMap/Secret shows up on the next call). Throws VolumeError when a source is missing.
  */
-export async function prepareVolumes(pod: Pod, root: string, ctx: { data: DataSource; podIP: string; hostIP: string; tmpfs: Set<string> }): Promise<PreparedVolumes> {
+export async function prepareVolumes(
+  pod: Pod,
+  root: string,
+  ctx: { data: DataSource; podIP: string; hostIP: string; tmpfs: Set<string>; claims?: ClaimResolver },
+): Promise<PreparedVolumes> {
   const byName = new Map<string, { dir: string; readOnly: boolean }>();
   const warnings: string[] = [];
   const volumes = ((pod.spec as { volumes?: VolumeSpec[] }).volumes ?? []) as VolumeSpec[];
   const ns = pod.metadata.namespace;
   // Read every source first: nothing is written while one is missing.
   const files = new Map<string, VolumeFile[]>();
+  const claimDirs = new Map<string, string>();
   for (const v of volumes) {
     const kind = volumeKind(v);
+    if (kind === "persistentVolumeClaim" && ctx.claims) claimDirs.set(v.name, await ctx.claims(ns, v.persistentVolumeClaim!.claimName, v.name));
     if (kind === "configMap") {
       const s = v.configMap!;
       files.set(v.name, keyFiles(v, "configmap", s.name, await ctx.data("configmap", ns, s.name), s.items, s.defaultMode, s.optional));
@@ -174,6 +198,20 @@ export async function prepareVolumes(pod: Pod, root: string, ctx: { data: DataSo
     const kind = volumeKind(v);
     if (!SUPPORTED.includes(kind)) {
       warnings.push(`volume "${v.name}": ${kind} volumes are not supported on this node; containers mounting it cannot start`);
+      continue;
+    }
+    if (kind === "hostPath") {
+      byName.set(v.name, { dir: hostDir(v.name, v.hostPath!.path, v.hostPath!.type), readOnly: false });
+      continue;
+    }
+    if (kind === "persistentVolumeClaim") {
+      const path = claimDirs.get(v.name);
+      if (path === undefined) {
+        warnings.push(`volume "${v.name}": persistentVolumeClaim volumes are not supported on this node; containers mounting it cannot start`);
+        continue;
+      }
+      // A provisioned volume's directory is made on first use, writable by any user (as local-path does).
+      byName.set(v.name, { dir: hostDir(v.name, path, "DirectoryOrCreate", 0o777), readOnly: !!v.persistentVolumeClaim!.readOnly });
       continue;
     }
     const dir = join(root, kind, v.name);

@@ -753,6 +753,18 @@ const KIND_DOCS: Record<string, KindDoc> = {
       }),
     },
   },
+  "storage.k8s.io/v1/StorageClass": {
+    description: "StorageClass describes the parameters for a class of storage for which PersistentVolumes can be dynamically provisioned.",
+    fields: {
+      provisioner: str("The type of the provisioner."),
+      parameters: strMap("Parameters for the provisioner that should create volumes of this storage class."),
+      reclaimPolicy: str("Delete or Retain: what happens to dynamically provisioned PersistentVolumes when their claim goes."),
+      mountOptions: strs("Mount options of dynamically provisioned PersistentVolumes."),
+      allowVolumeExpansion: bool("Whether the storage class allows volume expansion."),
+      volumeBindingMode: str("Immediate or WaitForFirstConsumer: when claims are provisioned and bound."),
+      allowedTopologies: objs("Topologies where volumes can be dynamically provisioned."),
+    },
+  },
   "scheduling.k8s.io/v1/PriorityClass": {
     description: "PriorityClass defines mapping from a priority class name to the priority integer value.",
     fields: {

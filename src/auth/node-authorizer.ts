@@ -3,6 +3,7 @@ import { expectObject, readBody } from "../api/body.ts";
 import { ApiError, badRequest } from "../api/errors.ts";
 import type { RequestHooks } from "../api/handlers.ts";
 import type { Env } from "../env.ts";
+import { persistentVolumeKind } from "../resources/persistentvolume.ts";
 import { podKind } from "../resources/pod.ts";
 import type { KubeObject } from "../resources/types.ts";
 import { ObjectStore } from "../store/object-store.ts";
@@ -22,7 +23,8 @@ import type { Attributes } from "./rbac.ts";
  *
  * A node user is authorized here first (Kubernetes' "Node,RBAC" chain): it may list/watch pods
  * only with fieldSelector spec.nodeName=<its name>, get/delete its own pods and write their
- * status, get the ConfigMaps and Secrets its pods use, get/create/update its own Node (and
+ * status, get the ConfigMaps, Secrets and PersistentVolumeClaims its pods use (and the
+ * PersistentVolumes bound to them or on this node), get/create/update its own Node (and
  * status) and its Lease in kube-node-lease, read Nodes, Services and EndpointSlices, and write Events. Anything else falls through to
  * RBAC, which denies unless an admin granted more.
  */
@@ -92,9 +94,10 @@ export async function nodeCredentialEndpoint(env: Env, req: Request, user: UserI
 }
 
 /** Names of the ConfigMaps and Secrets a pod uses (env, envFrom, volumes, projected sources, image pull secrets). */
-export function podReferences(pod: KubeObject): { configmaps: Set<string>; secrets: Set<string> } {
+export function podReferences(pod: KubeObject): { configmaps: Set<string>; secrets: Set<string>; persistentvolumeclaims: Set<string> } {
   const configmaps = new Set<string>();
   const secrets = new Set<string>();
+  const persistentvolumeclaims = new Set<string>();
   const spec = (pod.spec ?? {}) as Record<string, any>;
   for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...(spec.ephemeralContainers ?? [])]) {
     for (const e of c?.env ?? []) {
@@ -109,13 +112,14 @@ export function podReferences(pod: KubeObject): { configmaps: Set<string>; secre
   for (const v of spec.volumes ?? []) {
     if (v?.configMap?.name) configmaps.add(v.configMap.name);
     if (v?.secret?.secretName) secrets.add(v.secret.secretName);
+    if (v?.persistentVolumeClaim?.claimName) persistentvolumeclaims.add(v.persistentVolumeClaim.claimName);
     for (const s of v?.projected?.sources ?? []) {
       if (s?.configMap?.name) configmaps.add(s.configMap.name);
       if (s?.secret?.name) secrets.add(s.secret.name);
     }
   }
   for (const s of spec.imagePullSecrets ?? []) if (s?.name) secrets.add(s.name);
-  return { configmaps, secrets };
+  return { configmaps, secrets, persistentvolumeclaims };
 }
 
 type Decision = RequestHooks | undefined;
@@ -126,7 +130,7 @@ export function nodeRule(
   node: string,
   a: Attributes,
   fieldSelector: string | null,
-): "allow" | "own-name-on-create" | "own-pod" | "own-or-gone-pod" | "own-pod-on-create" | "used-by-pod" | "no-opinion" {
+): "allow" | "own-name-on-create" | "own-pod" | "own-or-gone-pod" | "own-pod-on-create" | "used-by-pod" | "own-volume" | "no-opinion" {
   if (!a.resourceRequest) {
     const p = a.path ?? "";
     const discovery = p === "/api" || p.startsWith("/api/") || p === "/apis" || p.startsWith("/apis/") || p.startsWith("/openapi/") || p === "/version";
@@ -144,7 +148,9 @@ export function nodeRule(
     if (sub === "status" && ["get", "update", "patch"].includes(a.verb)) return "own-pod";
     return "no-opinion";
   }
-  if (group === "" && (res === "configmaps" || res === "secrets") && a.verb === "get" && a.name && a.namespace && !sub) return "used-by-pod";
+  if (group === "" && (res === "configmaps" || res === "secrets" || res === "persistentvolumeclaims") && a.verb === "get" && a.name && a.namespace && !sub) return "used-by-pod";
+  // PersistentVolumes: those of its pods' claims or on this node, and any that does not exist (it removes their directories).
+  if (group === "" && res === "persistentvolumes" && a.verb === "get" && a.name && !sub) return "own-volume";
   // Services: what the kubelet builds containers' service variables from (Kubernetes' system:node role reads them too);
   // Services and EndpointSlices of every namespace: what the node's service proxy and DNS are built from (read-only).
   if (group === "" && res === "services" && ["get", "list", "watch"].includes(a.verb) && !sub) return "allow";
@@ -218,8 +224,19 @@ export async function authorizeNodeRequest(env: Env, user: UserInfo, a: Attribut
       });
     case "used-by-pod": {
       const pods = await store.list(podKind, a.namespace!);
-      const kind = a.resource === "configmaps" ? "configmaps" : "secrets";
+      const kind = a.resource === "configmaps" ? "configmaps" : a.resource === "secrets" ? "secrets" : "persistentvolumeclaims";
       const used = pods.items.some((p) => (p.spec as { nodeName?: string } | undefined)?.nodeName === node && podReferences(p)[kind].has(a.name!));
+      return used ? allow() : undefined;
+    }
+    case "own-volume": {
+      const pv = await store.tryGet(persistentVolumeKind, "", a.name!);
+      if (!pv) return allow();
+      const spec = (pv.spec ?? {}) as { claimRef?: { namespace?: string; name?: string }; nodeAffinity?: unknown };
+      if (JSON.stringify(spec.nodeAffinity ?? null).includes(JSON.stringify(node))) return allow();
+      const ref = spec.claimRef;
+      if (!ref?.namespace || !ref.name) return undefined;
+      const pods = await store.list(podKind, ref.namespace);
+      const used = pods.items.some((p) => (p.spec as { nodeName?: string } | undefined)?.nodeName === node && podReferences(p).persistentvolumeclaims.has(ref.name!));
       return used ? allow() : undefined;
     }
     default:

@@ -31,6 +31,7 @@ import { secretKind } from "./secret.ts";
 import { serviceKind } from "./service.ts";
 import { serviceAccountKind } from "./serviceaccount.ts";
 import { statefulSetKind } from "./statefulset.ts";
+import { storageClassKind } from "./storageclass.ts";
 import type { KubeObject, ResourceKind } from "./types.ts";
 
 /** Every kind the API serves, in discovery order. */
@@ -61,6 +62,7 @@ export const KINDS: ResourceKind[] = [
   hpaKind,
   hpaV1Kind,
   priorityClassKind,
+  storageClassKind,
   eventsV1Kind,
   podDisruptionBudgetKind,
   podMetricsKind,

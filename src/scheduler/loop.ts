@@ -13,6 +13,8 @@ import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { schedule } from "./schedule.ts";
 import type { Decision, SchedulerConfig } from "./types.ts";
 import { wantsScheduling, type SchedulerHint } from "./wake.ts";
+import type { ClaimState } from "./volume-binding.ts";
+import { provisionClaims, readClaimStates } from "./volume-provisioner.ts";
 
 /**
  * The scheduler as the cluster hub runs it from its alarm. Woken (through the hub) by
@@ -150,18 +152,29 @@ export async function runScheduler(env: Env, now = Date.now(), cache = new Sched
   const namespaces = namespaceSelectors
     ? (await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = 'core/namespaces'`)).map((r) => materialize(r.value, r.rev))
     : [];
-  const decisions = schedule(pending, nodes, bound, schedulerConfig(env), namespaces);
+  // PersistentVolumeClaims of pending pods: read only when some pending pod mounts one.
+  const claims = await readClaimStates(db, pending);
+  const decisions = schedule(pending, nodes, bound, schedulerConfig(env), namespaces, claims);
   const store = new ObjectStore(env);
+  const volumes = { claims, nodes: new Map(nodes.map((n) => [n.metadata.name!, n])) };
   for (let i = 0; i < decisions.length; i += WRITE_CONCURRENCY)
-    await Promise.all(decisions.slice(i, i + WRITE_CONCURRENCY).map((d) => apply(store, d, now, run)));
+    await Promise.all(decisions.slice(i, i + WRITE_CONCURRENCY).map((d) => apply(store, d, now, run, volumes)));
   return done(run);
 }
 
-async function apply(store: ObjectStore, d: Decision, now: number, run: SchedulerRun): Promise<void> {
+async function apply(
+  store: ObjectStore,
+  d: Decision,
+  now: number,
+  run: SchedulerRun,
+  volumes: { claims?: Map<string, ClaimState>; nodes: Map<string, KubeObject> },
+): Promise<void> {
   const pod = d.pod;
   const { namespace = "", name = "" } = pod.metadata;
   try {
     if (d.nodeName !== undefined) {
+      // The pod's claims that wait for their first consumer are provisioned on its node first.
+      await provisionClaims(store, pod, volumes.nodes.get(d.nodeName)!, volumes.claims);
       await bindPod(store, namespace, name, d.nodeName, { uid: pod.metadata.uid, current: pod, now });
       run.bound++;
       run.writes++;

@@ -6,6 +6,7 @@ import { nodeResourcesFilter } from "./filter-node-resources.ts";
 import { nodeUnschedulableFilter } from "./filter-node-unschedulable.ts";
 import { taintTolerationFilter } from "./filter-taint-toleration.ts";
 import { topologySpreadFilter } from "./filter-topology-spread.ts";
+import { volumeBindingFilter } from "./filter-volume-binding.ts";
 import { interPodAffinityScore } from "./score-inter-pod-affinity.ts";
 import { nodeAffinityScore } from "./score-node-affinity.ts";
 import { nodeResourcesScore } from "./score-node-resources.ts";
@@ -21,6 +22,7 @@ export const FILTERS: FilterPlugin[] = [
   nodeAffinityFilter,
   nodePortsFilter,
   nodeResourcesFilter,
+  volumeBindingFilter,
   topologySpreadFilter,
   interPodAffinityFilter,
 ];

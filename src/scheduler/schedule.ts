@@ -5,6 +5,7 @@ import { addPod, nodeInfo } from "./node-info.ts";
 import { FILTERS, SCORERS } from "./plugins.ts";
 import { holdsResources, podInfo } from "./pod-info.ts";
 import { applyPreemption, findPreemption, victimsOf } from "./preemption.ts";
+import { claimKey, claimsOfPod, nodeTermsFor, type ClaimState } from "./volume-binding.ts";
 import { DEFAULT_CONFIG, type ClusterState, type Decision, type NodeInfo, type PodInfo, type SchedulerConfig } from "./types.ts";
 
 /**
@@ -45,6 +46,16 @@ export function buildCluster(nodes: KubeObject[], boundPods: KubeObject[], names
     if (node && holdsResources(pod)) place(cluster, node, podInfo(pod));
   }
   return cluster;
+}
+
+/** Claims provisioned for a pod placed in this round go where it went: later pods sharing them follow. */
+function pinClaims(cluster: ClusterState, pod: PodInfo, node: NodeInfo): void {
+  if (!cluster.claims) return;
+  for (const name of claimsOfPod(pod.pod)) {
+    const key = claimKey(pod.namespace, name);
+    const state = cluster.claims.get(key);
+    if (state?.provisionWith && !state.nodeTerms) cluster.claims.set(key, { ...state, nodeTerms: nodeTermsFor(node.node) });
+  }
 }
 
 function place(cluster: ClusterState, node: NodeInfo, pod: PodInfo): void {
@@ -92,9 +103,11 @@ export function schedule(
   boundPods: KubeObject[],
   config: Partial<SchedulerConfig> = {},
   namespaces: KubeObject[] = [],
+  claims?: Map<string, ClaimState>,
 ): Decision[] {
   const cfg: SchedulerConfig = { ...DEFAULT_CONFIG, ...config };
   const cluster = buildCluster(nodes, boundPods, namespaces);
+  if (claims) cluster.claims = new Map(claims);
   const decisions = new Map<PodInfo, Decision>();
   let queue = pods.map(podInfo).sort(queueOrder);
   let start = 0;
@@ -106,6 +119,7 @@ export function schedule(
       if (cluster.nodes.length > 0) start = (start + evaluated) % cluster.nodes.length;
       if (result.node) {
         place(cluster, result.node, pod);
+        pinClaims(cluster, pod, result.node);
         decisions.set(pod, { pod: pod.pod, nodeName: result.node.name, score: result.score });
         placed++;
       } else {

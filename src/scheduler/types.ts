@@ -1,4 +1,5 @@
 import type { KubeObject } from "../resources/types.ts";
+import type { ClaimState } from "./volume-binding.ts";
 
 /**
  * Shapes shared by the scheduler's plugins. The scheduler is pure: it gets pending
@@ -66,6 +67,8 @@ export interface ClusterState {
   namespaceLabels: Map<string, Record<string, string>>;
   /** Placed pods that have pod affinity or anti-affinity of their own (they constrain newcomers). */
   affinityPods: { pod: PodInfo; node: NodeInfo }[];
+  /** What the PersistentVolumeClaims of pending pods allow, by "<namespace>/<claim>" (volume-binding.ts; none: no pod mounts one). */
+  claims?: Map<string, ClaimState>;
 }
 
 export type ScoringStrategy = "MostAllocated" | "LeastAllocated";

@@ -7,6 +7,7 @@ import { alarmBy, scheduleMaintenance, runMaintenance } from "./maintenance.ts";
 import { reconcileTerminatingNamespaces } from "../controllers/cluster-loop.ts";
 import { NodeMonitor } from "../controllers/node-monitor.ts";
 import { nodesChanged, podsChanged, runSchedulerIfDue, SchedulerCache } from "../scheduler/loop.ts";
+import { reclaimVolumes } from "../controllers/volume-reclaim.ts";
 import { schedulerHint, type SchedulerHint } from "../scheduler/wake.ts";
 import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, OBSERVED_STORAGE, type RunStats } from "../controllers/host.ts";
 import { ObservedCache } from "../controllers/observed-cache.ts";
@@ -165,6 +166,9 @@ interface PendingCommit {
   resolve: (r: WriteResult[]) => void;
   reject: (e: unknown) => void;
 }
+
+/** Cluster hub storage: claims changed since the last reclaim of volumes. */
+const VOLUMES_DUE = "volumes:due";
 
 export class NamespaceHub extends DurableObject<Env> {
   private readonly db: Db;
@@ -381,6 +385,12 @@ export class NamespaceHub extends DurableObject<Env> {
     await this.remember(CLUSTER_HUB);
     this.changesSeen += count;
     if (hint) await podsChanged(this.ctx, hint);
+    // Claims changed: reclaim volumes whose claim went, and let pods waiting for a claim try again.
+    if (resources?.includes("core/persistentvolumeclaims")) {
+      await this.ctx.storage.put(VOLUMES_DUE, true);
+      await alarmBy(this.ctx, Date.now() + 20);
+      await nodesChanged(this.ctx);
+    }
     // Lease renewals must not cost an idle pod watch (a node agent's) any D1 reads.
     if (this.anyWatches(resources)) await this.pump();
     await scheduleMaintenance(this.ctx, this.env);
@@ -471,6 +481,14 @@ export class NamespaceHub extends DurableObject<Env> {
     }
     this.name = CLUSTER_HUB;
     const { acted, waiting } = await reconcileTerminatingNamespaces(this.env);
+    if (await this.ctx.storage.get<boolean>(VOLUMES_DUE)) {
+      await this.ctx.storage.delete(VOLUMES_DUE);
+      await reclaimVolumes(this.env).catch(async (e: unknown) => {
+        console.error("volume reclaim failed:", e);
+        await this.ctx.storage.put(VOLUMES_DUE, true);
+        await alarmBy(this.ctx, Date.now() + 2000);
+      });
+    }
     const schedulerAt = await runSchedulerIfDue(this.env, this.ctx, this.schedulerCache);
     const nodesAt = await this.nodeMonitor.runIfDue(this.env, this.ctx);
     const maintenanceAt = await runMaintenance(this.env, this.ctx);

@@ -5,6 +5,7 @@ import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { numberSetting, type Env } from "../env.ts";
 import { hubName, materialize } from "./hub.ts";
 import { admitPodPriority } from "./pod-priority.ts";
+import { admitClaimStorageClass } from "./claim-admission.ts";
 import { openRows, openSecret, primaryKeyId, SECRETS_RESOURCE } from "./secret-box.ts";
 import { explainClaimFailure, isServiceKind, serviceClaims, ServiceAllocation } from "./service-allocation.ts";
 import { admitIngressHosts, ingressClaims, isIngressKind } from "./host-claims.ts";
@@ -234,6 +235,7 @@ export class ObjectStore {
     const m = obj.metadata;
     await this.checkNamespace(kind, m.namespace ?? "", m.name ?? m.generateName ?? "");
     if (kind.kind === "Pod" && kind.group === "") await admitPodPriority(this.db, obj);
+    if (kind.kind === "PersistentVolumeClaim" && kind.group === "") await admitClaimStorageClass(this.db, obj);
     // Like Kubernetes, the prefix is cut so the generated name stays within 63 characters.
     if (!m.name && m.generateName) m.name = m.generateName.slice(0, MAX_GENERATE_NAME_PREFIX) + generateSuffix();
     m.uid ??= crypto.randomUUID(); // admission assigns it before defaulting

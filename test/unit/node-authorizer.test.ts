@@ -62,9 +62,14 @@ describe("node authorizer rules", () => {
         imagePullSecrets: [{ name: "pull" }],
         initContainers: [{ name: "i", envFrom: [{ configMapRef: { name: "cm-init" } }] }],
         containers: [{ name: "c", env: [{ name: "A", valueFrom: { secretKeyRef: { name: "s-env", key: "k" } } }], envFrom: [{ secretRef: { name: "s-from" } }] }],
-        volumes: [{ name: "v", configMap: { name: "cm-vol" } }, { name: "w", projected: { sources: [{ secret: { name: "s-proj" } }] } }],
+        volumes: [{ name: "v", configMap: { name: "cm-vol" } }, { name: "w", projected: { sources: [{ secret: { name: "s-proj" } }] } }, { name: "d", persistentVolumeClaim: { claimName: "data" } }],
       },
     });
+    expect([...refs.persistentvolumeclaims]).toEqual(["data"]);
+    expect(nodeRule("n1", { resourceRequest: true, verb: "get", apiGroup: "", resource: "persistentvolumeclaims", namespace: "ns", name: "data" }, null)).toBe("used-by-pod");
+    expect(nodeRule("n1", { resourceRequest: true, verb: "list", apiGroup: "", resource: "persistentvolumeclaims", namespace: "ns" }, null)).toBe("no-opinion");
+    expect(nodeRule("n1", { resourceRequest: true, verb: "get", apiGroup: "", resource: "persistentvolumes", name: "pvc-1" }, null)).toBe("own-volume");
+    expect(nodeRule("n1", { resourceRequest: true, verb: "delete", apiGroup: "", resource: "persistentvolumes", name: "pvc-1" }, null)).toBe("no-opinion");
     expect([...refs.configmaps].sort()).toEqual(["cm-init", "cm-vol"]);
     expect([...refs.secrets].sort()).toEqual(["pull", "s-env", "s-from", "s-proj"]);
   });
