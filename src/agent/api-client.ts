@@ -1,9 +1,11 @@
-import { Agent, request } from "node:https";
+import { request, type Agent } from "node:https";
+import { httpsAgentFor } from "./proxy-agent.ts";
 import type { IncomingMessage } from "node:http";
 
 /**
  * The agent's HTTPS client for the Kubernetes API: JSON calls and newline-delimited
- * watch streams, bearer-token auth, keep-alive connections.
+ * watch streams, bearer-token auth, keep-alive connections, through an HTTP proxy when the
+ * environment names one (HTTPS_PROXY, NO_PROXY).
  */
 
 export interface ApiConfig {
@@ -37,7 +39,8 @@ export class ApiClient {
   constructor(readonly config: ApiConfig) {
     this.base = new URL(config.server);
     if (this.base.protocol !== "https:") throw new Error(`the API server must be https (got ${config.server})`);
-    this.agent = new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: !config.insecure, ...(config.ca ? { ca: config.ca } : {}) });
+    // HTTPS_PROXY / NO_PROXY: calls go through a CONNECT tunnel when a proxy applies (proxy-env.ts).
+    this.agent = httpsAgentFor(this.base, { keepAlive: true, maxSockets: 64, rejectUnauthorized: !config.insecure, ...(config.ca ? { ca: config.ca } : {}) });
   }
 
   private open(method: string, path: string, body: string | undefined, contentType: string, timeoutMs: number): Promise<IncomingMessage> {

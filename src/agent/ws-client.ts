@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { request } from "node:https";
 import type { Socket } from "node:net";
 import { EventEmitter } from "node:events";
+import { httpsAgentFor } from "./proxy-agent.ts";
 
 /**
  * A small WebSocket client (RFC 6455) over node:https, for the agent's tunnel: it needs a
@@ -48,11 +49,14 @@ export class WsClient extends EventEmitter {
   static connect(url: string, o: WsConnectOptions = {}): Promise<WsClient> {
     const u = new URL(url.replace(/^wss:/, "https:"));
     const key = randomBytes(16).toString("base64");
+    const tls = { rejectUnauthorized: !o.insecure, ...(o.ca ? { ca: o.ca } : {}) };
+    // Through the environment's proxy (HTTPS_PROXY, NO_PROXY) when one applies: a CONNECT tunnel, then TLS.
+    const agent = httpsAgentFor(u, { ...tls, keepAlive: false });
     return new Promise((resolve, reject) => {
       const req = request(u, {
         method: "GET",
-        rejectUnauthorized: !o.insecure,
-        ...(o.ca ? { ca: o.ca } : {}),
+        agent,
+        ...tls,
         headers: {
           ...o.headers,
           connection: "Upgrade",
