@@ -14,6 +14,7 @@ import { fmt, fmtInt, table } from "./report.ts";
 import { loadLocalCluster, snapshotProject, type SourceMode } from "./snapshot.ts";
 import { round, type LatencySummary } from "./stats.ts";
 import { WatchTracker, type WatchFigures } from "./watch.ts";
+import { runFuzzBench, type FuzzResults } from "./fuzz.ts";
 
 /**
  * `npm run bench`: Edgeplane's real local stack (wrangler dev, local D1 + Durable Objects,
@@ -25,14 +26,18 @@ import { WatchTracker, type WatchFigures } from "./watch.ts";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
-/** Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`; none named: all. */
-const PARTS = ["api", "controllers", "scheduler", "proxy"] as const;
+/**
+ * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- fuzz`;
+ * none named: all but fuzz (a robustness run, not a speed figure; it runs only when named).
+ */
+const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz"] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
 const RUN_API = named.length === 0 || named.includes("api");
 const RUN_CONTROLLERS = named.length === 0 || named.includes("controllers");
 const RUN_SCHEDULER = named.length === 0 || named.includes("scheduler");
 const RUN_PROXY = named.length === 0 || named.includes("proxy");
+const RUN_FUZZ = named.includes("fuzz");
 const envInt = (name: string, dflt: number) => {
   const v = process.env[name];
   const n = v === undefined || v === "" ? dflt : Number(v);
@@ -50,7 +55,12 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0)) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0)) * 1000;
+/** The fuzz part: cases (>= 10,000 unless quick), seed, requests in flight, the bound on each answer. */
+const FUZZ_CASES = envInt("BENCH_FUZZ_CASES", quick ? 2000 : 10_400);
+const FUZZ_SEED = envInt("BENCH_FUZZ_SEED", 20261123);
+const FUZZ_CONCURRENCY = envInt("BENCH_FUZZ_CONCURRENCY", 8);
+const FUZZ_BOUND_MS = envInt("BENCH_FUZZ_BOUND_S", 15) * 1000;
 /** The scheduler bench: hollow nodes (one agent process), bare pods created, requests in flight, phase budget. */
 const SCHED_NODES = envInt("BENCH_SCHED_NODES", quick ? 100 : 1000);
 const SCHED_PODS = envInt("BENCH_SCHED_PODS", quick ? 300 : 3000);
@@ -133,6 +143,7 @@ interface Results {
   controllers?: ControllersResults & { startupS: number };
   scheduler?: SchedulerBenchResults & { startupS: number };
   proxy?: ProxyBenchResults & { startupS: number };
+  fuzz?: FuzzResults & { startupS: number };
   comparison: {
     concurrency: number;
     edgeplaneCreateOpsPerSec: number;
@@ -455,6 +466,24 @@ async function benchProxy(): Promise<void> {
   }
 }
 
+/** The fuzz part on a stack of its own; the fuzz tenant's request rate limit is raised so its cases are judged, not throttled. */
+async function benchFuzz(): Promise<void> {
+  const stack = await startStack("fuzz: ", { vars: { RATE_LIMIT_QPS: "100000", RATE_LIMIT_BURST: "100000" } });
+  cluster = stack.started;
+  try {
+    const r = await runFuzzBench(
+      { url: cluster.url, token: cluster.token },
+      { seed: FUZZ_SEED, count: FUZZ_CASES, concurrency: FUZZ_CONCURRENCY, boundMs: FUZZ_BOUND_MS, namespace: "fuzz" },
+      log,
+    );
+    results.fuzz = { ...r, startupS: stack.startupS };
+    results.targets.push({ name: "fuzz: cases answered 5xx, improperly, too late, or changing the store when refused", value: r.failures.length, target: "0", met: r.failures.length === 0 });
+    for (const f of r.failures.slice(0, 50)) results.findings.push(`fuzz: ${f}`);
+  } finally {
+    await stopStack();
+  }
+}
+
 function printProxy(out: string[]): void {
   const p = results.proxy;
   out.push("");
@@ -469,6 +498,28 @@ function printProxy(out: string[]): void {
       p.rows.map((r) => [r.path, r.connections, String(r.concurrency), fmtInt(r.requests), String(r.errors), fmtInt(r.rps), fmt(r.p50), fmt(r.p99), fmt(r.ratio, 2)]),
     ),
   );
+}
+
+function printFuzz(out: string[]): void {
+  const f = results.fuzz;
+  if (!f) return;
+  out.push("");
+  out.push(`Fuzz (seed ${f.seed}): ${fmtInt(f.cases)} hostile requests in ${fmt(f.seconds)} s, ${FUZZ_CONCURRENCY} in flight`);
+  out.push(
+    table(
+      ["", "value"],
+      [
+        ["cases/s", fmtInt(f.casesPerSec)],
+        ["baseline GET /version/s (same concurrency, side by side)", fmtInt(f.baselinePerSec)],
+        ["ratio fuzz / baseline", fmt(f.casesPerSec / f.baselinePerSec, 2)],
+        ["latency p50 / p99 / max (ms)", `${fmtInt(f.latencyMs.p50)} / ${fmtInt(f.latencyMs.p99)} / ${fmtInt(f.latencyMs.max)}`],
+        ["waves checked for no store change / with accepted writes", `${f.wavesChecked} / ${f.wavesWithAcceptedWrites}`],
+        ["failures", String(f.failures.length)],
+      ],
+    ),
+  );
+  out.push(table(["status", "cases"], Object.entries(f.byStatus).map(([s, n]) => [s, n])));
+  out.push(table(["family", "cases", "refused", "slowest ms"], Object.entries(f.byFamily).map(([k, v]) => [k, v.cases, v.refused, v.maxMs])));
 }
 
 function printScheduler(out: string[]): void {
@@ -606,12 +657,15 @@ function print(): void {
   const cfg = results.config;
   out.push("");
   out.push(`Edgeplane bench, ${results.startedAt}: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadavg1mAtStart} at start`);
-  out.push(`Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : results.proxy?.startupS} s`);
+  out.push(
+    `Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : RUN_PROXY ? results.proxy?.startupS : results.fuzz?.startupS} s`,
+  );
   out.push("'other load' = CPU used by processes outside this bench meanwhile, in cores (of " + m.cpus + ")");
   if (RUN_API) printApi(out);
   if (RUN_CONTROLLERS) printControllers(out);
   if (RUN_SCHEDULER) printScheduler(out);
   if (RUN_PROXY) printProxy(out);
+  if (RUN_FUZZ) printFuzz(out);
   const met = results.targets.filter((t) => t.met).length;
   out.push(`Targets met: ${met}/${results.targets.length}`);
   for (const t of results.targets.filter((x) => !x.met)) out.push(`  missed: ${t.name} = ${t.value} (target ${t.target})`);
@@ -843,6 +897,16 @@ async function main(): Promise<number> {
     failed = true;
     results.findings.push(`proxy bench aborted: ${String(e).slice(0, 1000)}`);
     log(`proxy bench aborted: ${String(e)}`);
+  }
+  try {
+    if (RUN_FUZZ) {
+      await benchFuzz();
+      if (results.fuzz && results.fuzz.failures.length > 0) failed = true;
+    }
+  } catch (e) {
+    failed = true;
+    results.findings.push(`fuzz bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`fuzz bench aborted: ${String(e)}`);
   } finally {
     await cleanup();
   }

@@ -127,8 +127,21 @@ async function get(call: Call): Promise<Response> {
   return respondObjects(call, [obj], { resourceVersion: obj.metadata.resourceVersion }, false);
 }
 
+/** A list's resourceVersion and resourceVersionMatch, checked as kube-apiserver does. */
+function checkListVersion(q: URLSearchParams): void {
+  const rv = q.get("resourceVersion") ?? "";
+  if (rv !== "" && !/^\d{1,19}$/.test(rv)) throw badRequest(`invalid resourceVersion "${rv.slice(0, 64)}": must be a revision number`);
+  const match = q.get("resourceVersionMatch");
+  if (match === null || match === "") return;
+  if (match !== "Exact" && match !== "NotOlderThan")
+    throw badRequest(`resourceVersionMatch: Unsupported value: "${match.slice(0, 64)}": supported values: "Exact", "NotOlderThan"`);
+  if (rv === "") throw badRequest("resourceVersionMatch is forbidden unless resourceVersion is provided");
+}
+
 async function list(call: Call): Promise<Response> {
   const { kind, namespace, allNamespaces } = call.target;
+  checkListVersion(call.q);
+  intParam(call.q, "timeoutSeconds");
   const result = await call.store.list(kind, allNamespaces ? undefined : namespace, {
     limit: intParam(call.q, "limit"),
     continue: call.q.get("continue") ?? undefined,

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FREEZE_QUOTA, generateCases, judge, mutating, SEEDS, type FuzzCase } from "../fuzz/cases.ts";
-import { ADMIN_TOKEN, apiJson, BASE, eventually } from "./helpers.ts";
+import { ADMIN_TOKEN, api, apiJson, BASE, eventually } from "./helpers.ts";
 
 /**
  * The fast subset of the fuzz suite (test/fuzz/cases.ts; `npm run bench -- fuzz` sends 10,000+
@@ -79,5 +79,27 @@ describe("fuzz (fast subset)", () => {
     const refused = [...byStatus].filter(([s]) => s >= 400).reduce((n, [, k]) => n + k, 0);
     expect(refused).toBeGreaterThan(COUNT * 0.6);
     expect([...byStatus.keys()].filter((s) => s >= 400).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it("regressions the fuzzer found: huge unknown-field lists, bad watch selectors, bad list versions, unserved subresources of missing objects", async () => {
+    const many = Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`k${i}`, 1]));
+    const strict = await apiJson("POST", `/api/v1/namespaces/${NS}/configmaps?fieldValidation=Strict`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "u" }, ...many });
+    expect(strict.status).toBe(400);
+    expect(strict.body.message).toMatch(/^strict decoding error: unknown field "k0", .* and 199980 more unknown fields$/);
+    const warn = await api("PUT", `/api/v1/namespaces/${NS}/configmaps/seed?fieldValidation=Warn&dryRun=All`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "seed" }, ...many });
+    expect(warn.status).toBe(200);
+    expect(warn.headers.get("warning")).toContain("and 199980 more unknown fields");
+    for (const q of ["labelSelector=a%20in%20(", "fieldSelector=metadata.name", `fieldSelector=${"a".repeat(5000)}%3Db`]) {
+      const w = await apiJson("GET", `/api/v1/namespaces/${NS}/configmaps?watch=1&${q}`);
+      expect(w.status, q).toBe(400);
+      expect(w.body).toMatchObject({ kind: "Status", reason: "BadRequest", code: 400 });
+    }
+    for (const q of ["resourceVersion=abc", "resourceVersion=-1", "resourceVersionMatch=bogus&resourceVersion=1", "resourceVersionMatch=Exact", "timeoutSeconds=x"]) {
+      const l = await apiJson("GET", `/api/v1/namespaces/${NS}/configmaps?${q}`);
+      expect(l.status, q).toBe(400);
+      expect(l.body).toMatchObject({ kind: "Status", reason: "BadRequest", code: 400 });
+    }
+    expect((await apiJson("GET", `/api/v1/namespaces/${NS}/configmaps?resourceVersion=0&resourceVersionMatch=NotOlderThan`)).status).toBe(200);
+    for (const sub of ["portforward", "proxy"]) expect((await apiJson("POST", `/api/v1/namespaces/${NS}/pods/missing/${sub}`)).status, sub).toBe(404);
   });
 });
