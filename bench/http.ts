@@ -29,6 +29,8 @@ export interface ClientOptions {
    * wrangler's dev proxy (a diagnostic only).
    */
   originalUrlBase?: string;
+  /** Headers sent with every request (e.g. `host` for the edge bench's Ingress host). */
+  headers?: Record<string, string>;
 }
 
 export class Client {
@@ -46,6 +48,7 @@ export class Client {
     this.agent = this.https ? new HttpsAgent({ ...agentOpts, rejectUnauthorized: false }) : new HttpAgent(agentOpts);
     this.headers = { accept: "application/json" };
     if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
+    Object.assign(this.headers, opts.headers ?? {});
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.originalUrlBase = opts.originalUrlBase;
   }

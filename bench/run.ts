@@ -6,6 +6,7 @@ import type { LocalCluster, LocalClusterOptions } from "../src/cli/local-cluster
 import { runGets, runOps, VALUE_BYTES, type Objects, type OpFigures, type OpKind } from "./api.ts";
 import { listeningPorts, pidsWithRole, ROLE_PROXY, ROLE_WORKER, ROLE_WRANGLER, serverRoles, type RoleOf } from "./cpu.ts";
 import { POD_STARTUP_SLO_P99_MS, RunLog, runControllersBench, type ControllersResults } from "./controllers.ts";
+import { runEdgeBench, type EdgeBenchResults } from "./edge.ts";
 import { KUBE_SCHEDULER_REFERENCE, runSchedulerBench, SchedulerRunLog, type SchedulerBenchResults } from "./scheduler.ts";
 import { runProxyBench, type ProxyBenchResults } from "./proxy.ts";
 import { ensureEtcd, runEtcdOps, startEtcd, type Etcd } from "./etcd.ts";
@@ -27,10 +28,10 @@ import { runFuzzBench, type FuzzResults } from "./fuzz.ts";
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
 /**
- * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- fuzz`;
+ * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- edge`, `-- fuzz`;
  * none named: all but fuzz (a robustness run, not a speed figure; it runs only when named).
  */
-const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz"] as const;
+const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge"] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
 const RUN_API = named.length === 0 || named.includes("api");
@@ -38,6 +39,7 @@ const RUN_CONTROLLERS = named.length === 0 || named.includes("controllers");
 const RUN_SCHEDULER = named.length === 0 || named.includes("scheduler");
 const RUN_PROXY = named.length === 0 || named.includes("proxy");
 const RUN_FUZZ = named.includes("fuzz");
+const RUN_EDGE = named.length === 0 || named.includes("edge");
 const envInt = (name: string, dflt: number) => {
   const v = process.env[name];
   const n = v === undefined || v === "" ? dflt : Number(v);
@@ -55,7 +57,7 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0)) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_EDGE ? 240 : 0)) * 1000;
 /** The fuzz part: cases (>= 10,000 unless quick), seed, requests in flight, the bound on each answer. */
 const FUZZ_CASES = envInt("BENCH_FUZZ_CASES", quick ? 2000 : 10_400);
 const FUZZ_SEED = envInt("BENCH_FUZZ_SEED", 20261123);
@@ -143,6 +145,7 @@ interface Results {
   controllers?: ControllersResults & { startupS: number };
   scheduler?: SchedulerBenchResults & { startupS: number };
   proxy?: ProxyBenchResults & { startupS: number };
+  edge?: EdgeBenchResults & { startupS: number };
   fuzz?: FuzzResults & { startupS: number };
   comparison: {
     concurrency: number;
@@ -484,6 +487,56 @@ async function benchFuzz(): Promise<void> {
   }
 }
 
+/** The edge bench on a stack of its own: a real agent (process runtime) with busybox httpd pods. */
+async function benchEdge(): Promise<void> {
+  const stack = await startStack("edge: ");
+  cluster = stack.started;
+  try {
+    const r = await runEdgeBench(
+      stack.root,
+      { url: cluster.url, token: cluster.token },
+      {
+        namespace: "bench-edge",
+        replicas: 2,
+        requests: envInt("BENCH_EDGE_N", quick ? 300 : 2000),
+        requestsSequential: envInt("BENCH_EDGE_N_SEQ", quick ? 100 : 500),
+        concurrency: (process.env.BENCH_EDGE_CONCURRENCY ?? "1,16").split(",").map((x) => Number(x.trim())),
+        budgetMs: PHASE_BUDGET_MS,
+      },
+      log,
+    );
+    results.edge = { ...r, startupS: stack.startupS };
+    results.findings.push(...r.findings);
+  } finally {
+    await stopStack();
+  }
+}
+
+function printEdge(out: string[]): void {
+  const e = results.edge;
+  out.push("");
+  out.push("Edge: GET of a 2 KiB file from busybox httpd pods (process runtime, one agent), through the Worker's edge vs straight to a pod IP:");
+  if (!e) {
+    out.push("  (did not run)");
+    return;
+  }
+  const rows = e.phases.map((p) => {
+    const base = e.phases.find((b) => b.concurrency === p.concurrency && b.target === "direct to pod");
+    return [
+      p.target,
+      p.concurrency,
+      `${p.ok}/${p.attempted}`,
+      fmtInt(p.reqPerSec),
+      fmt(p.latency.p50, 1),
+      fmt(p.latency.p99, 1),
+      base && base.reqPerSec ? fmt(p.reqPerSec / base.reqPerSec, 3) : "-",
+      base && base.latency.p99 ? fmt(p.latency.p99 / base.latency.p99, 1) : "-",
+    ];
+  });
+  out.push(table(["target", "concurrency", "ok", "req/s", "p50 ms", "p99 ms", "req/s vs direct", "p99 vs direct"], rows));
+  out.push("");
+}
+
 function printProxy(out: string[]): void {
   const p = results.proxy;
   out.push("");
@@ -658,13 +711,14 @@ function print(): void {
   out.push("");
   out.push(`Edgeplane bench, ${results.startedAt}: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadavg1mAtStart} at start`);
   out.push(
-    `Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : RUN_PROXY ? results.proxy?.startupS : results.fuzz?.startupS} s`,
+    `Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : RUN_PROXY ? results.proxy?.startupS : RUN_EDGE ? results.edge?.startupS : results.fuzz?.startupS} s`,
   );
   out.push("'other load' = CPU used by processes outside this bench meanwhile, in cores (of " + m.cpus + ")");
   if (RUN_API) printApi(out);
   if (RUN_CONTROLLERS) printControllers(out);
   if (RUN_SCHEDULER) printScheduler(out);
   if (RUN_PROXY) printProxy(out);
+  if (RUN_EDGE) printEdge(out);
   if (RUN_FUZZ) printFuzz(out);
   const met = results.targets.filter((t) => t.met).length;
   out.push(`Targets met: ${met}/${results.targets.length}`);
@@ -897,6 +951,13 @@ async function main(): Promise<number> {
     failed = true;
     results.findings.push(`proxy bench aborted: ${String(e).slice(0, 1000)}`);
     log(`proxy bench aborted: ${String(e)}`);
+  }
+  try {
+    if (RUN_EDGE) await benchEdge();
+  } catch (e) {
+    failed = true;
+    results.findings.push(`edge bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`edge bench aborted: ${String(e)}`);
   }
   try {
     if (RUN_FUZZ) {
