@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client, type Reply } from "./http.ts";
 import { round, runPool, sleep, summarize, type LatencySummary } from "./stats.ts";
+import { httpdDeployment } from "../test/e2e/httpd-deployment.ts";
 
 /**
  * `npm run bench -- edge`: HTTP requests through the Worker's edge (an Ingress host, a
@@ -37,39 +38,12 @@ export interface EdgeBenchResults {
   findings: string[];
 }
 
-const BODY = "x".repeat(2048);
+const BODY = "x".repeat(2047); // + newline: 2 KiB
+const NODE = "bench-edge";
 
 function manifests(ns: string, replicas: number): { path: string; body: object }[] {
-  const script = `d=/tmp/edge-bench-$POD_NAME; mkdir -p $d; printf '${BODY}' > $d/index.html; exec busybox httpd -f -p 8080 -h $d`;
   return [
-    {
-      path: `/apis/apps/v1/namespaces/${ns}/deployments`,
-      body: {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name: "web" },
-        spec: {
-          replicas,
-          selector: { matchLabels: { app: "web" } },
-          template: {
-            metadata: { labels: { app: "web" } },
-            spec: {
-              nodeName: "bench-edge",
-              terminationGracePeriodSeconds: 1,
-              containers: [
-                {
-                  name: "httpd",
-                  image: "busybox",
-                  command: ["sh", "-c", script],
-                  env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
-                  ports: [{ name: "http", containerPort: 8080 }],
-                },
-              ],
-            },
-          },
-        },
-      },
-    },
+    { path: `/apis/apps/v1/namespaces/${ns}/deployments`, body: httpdDeployment({ name: "web", node: NODE, replicas, files: { "index.html": BODY } }) },
     {
       path: `/api/v1/namespaces/${ns}/services`,
       body: { apiVersion: "v1", kind: "Service", metadata: { name: "web" }, spec: { type: "LoadBalancer", selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] } },
@@ -107,7 +81,7 @@ export async function runEdgeBench(root: string, server: { url: string; token: s
   const { startAgent } = (await import(join(root, "src", "agent", "agent.ts"))) as typeof import("../src/agent/agent.ts");
   const maxC = Math.max(...cfg.concurrency);
   const api = new Client({ baseUrl: server.url, token: server.token, maxSockets: 4 });
-  const agent = await startAgent({ api: { server: server.url, token: server.token, insecure: true }, name: "bench-edge", runtime: "process", dataDir: join(root, ".bench-edge-agent"), log: () => {} });
+  const agent = await startAgent({ api: { server: server.url, token: server.token, insecure: true }, name: NODE, runtime: "process", dataDir: join(root, ".bench-edge-agent"), log: () => {} });
   const clients: Client[] = [api];
   try {
     await api.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: cfg.namespace } });

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
 import { kubectl, ok, startCluster, waitForOutput } from "./cluster.ts";
+import { httpdDeployment } from "./httpd-deployment.ts";
 
 /**
  * The Worker's edge with the real stack: wrangler dev (HTTPS), a real agent (process runtime,
@@ -17,41 +18,9 @@ import { kubectl, ok, startCluster, waitForOutput } from "./cluster.ts";
 
 const NODE = "edge-node";
 
-/** A busybox httpd pod template: `<app> <pod name>` at /, `<app>-api <pod name>` at /api/; unready once /tmp/edge-<pod>/unready exists. */
-function deployment(name: string, replicas: number): Record<string, unknown> {
-  const script = [
-    'd=/tmp/edge-$POD_NAME; rm -rf $d; mkdir -p $d/api',
-    `echo "${name} $POD_NAME" > $d/index.html`,
-    `echo "${name}-api $POD_NAME" > $d/api/index.html`,
-    "exec busybox httpd -f -p 8080 -h $d",
-  ].join("; ");
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          nodeName: NODE,
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name: "httpd",
-              image: "busybox",
-              command: ["sh", "-c", script],
-              env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
-              ports: [{ name: "http", containerPort: 8080 }],
-              readinessProbe: { exec: { command: ["sh", "-c", 'test ! -f /tmp/edge-$POD_NAME/unready'] }, periodSeconds: 1, failureThreshold: 1 },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
+/** `<app> <pod name>` at /, `<app>-api <pod name>` at /api/; unready while /tmp/edge-<pod>/unready exists. */
+const deployment = (name: string, replicas: number) =>
+  httpdDeployment({ name, node: NODE, replicas, readinessFile: true, files: { "index.html": `${name} $POD_NAME`, "api/index.html": `${name}-api $POD_NAME` } });
 
 const service = (name: string, type = "ClusterIP", app = name) => ({
   apiVersion: "v1",

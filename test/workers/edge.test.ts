@@ -2,7 +2,7 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { decodeFrame, decodeJson, encodeFrame, FrameType, type HttpRequest } from "../../src/tunnel/frames.ts";
-import { ADMIN_TOKEN, BASE, apiJson, createNamespace, eventually } from "./helpers.ts";
+import { ADMIN_TOKEN, BASE, apiJson, createNamespace, eventually, setPodStatus } from "./helpers.ts";
 
 /** The Worker's edge: Ingress host claims, LoadBalancer/Ingress status, routing through node tunnels. */
 
@@ -45,18 +45,9 @@ async function runningPod(ns: string, name: string, app: string, node: string, i
     spec: { nodeName: node, containers: [{ name: "c", image: "busybox" }] },
   });
   expect(created.status).toBe(201);
-  await setReady(ns, name, ip, ready);
+  await setPodStatus(ns, name, ip, ready);
 }
 
-async function setReady(ns: string, name: string, ip: string, ready: boolean) {
-  const r = await apiJson(
-    "PATCH",
-    `/api/v1/namespaces/${ns}/pods/${name}/status`,
-    { status: { phase: "Running", podIP: ip, podIPs: [{ ip }], conditions: [{ type: "Ready", status: ready ? "True" : "False" }] } },
-    { contentType: "application/merge-patch+json" },
-  );
-  expect(r.status).toBe(200);
-}
 
 /** An edge request as a browser or curl would send it: the Host header names the site. */
 async function edge(host: string, path: string, init: RequestInit = {}): Promise<{ status: number; text: string; headers: Headers }> {
@@ -220,8 +211,8 @@ describe("edge routing", () => {
       expect(last.headers).toContainEqual(["x-forwarded-host", "site.example"]);
 
       // Readiness changes which pods answer (within the routing table's second).
-      await setReady(ns, "api-1", "10.244.9.21", false);
-      await setReady(ns, "api-2", "10.244.9.22", true);
+      await setPodStatus(ns, "api-1", "10.244.9.21", false);
+      await setPodStatus(ns, "api-2", "10.244.9.22", true);
       await settle(ns);
       await eventually(async () => expect((await edge("site.example", "/shop/api")).text).toBe("GET 10.244.9.22:8080/shop/api"), () => settle(ns));
     } finally {

@@ -73,3 +73,14 @@ export async function eventually<T>(check: () => Promise<T>, between: () => Prom
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Reports a pod Running with an IP and a Ready condition, as its node's agent would. */
+export async function setPodStatus(ns: string, name: string, ip: string, ready: boolean): Promise<void> {
+  const r = await apiJson(
+    "PATCH",
+    `/api/v1/namespaces/${ns}/pods/${name}/status`,
+    { status: { phase: "Running", podIP: ip, podIPs: [{ ip }], conditions: [{ type: "Ready", status: ready ? "True" : "False" }] } },
+    { contentType: "application/merge-patch+json" },
+  );
+  if (r.status !== 200) throw new Error(`pod ${ns}/${name} status: ${r.status} ${JSON.stringify(r.body)}`);
+}

@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { apiJson, createNamespace, eventually } from "./helpers.ts";
+import { apiJson, createNamespace, eventually, setPodStatus } from "./helpers.ts";
 
 /** Services: endpoints kept by the namespace hub's controllers. */
 
@@ -17,15 +17,6 @@ const podBody = (name: string) => ({
   spec: { containers: [{ name: "c", image: "busybox", ports: [{ name: "http", containerPort: 8080 }] }] },
 });
 
-async function setStatus(ns: string, name: string, ip: string, ready: boolean) {
-  const r = await apiJson(
-    "PATCH",
-    `/api/v1/namespaces/${ns}/pods/${name}/status`,
-    { status: { phase: "Running", podIP: ip, podIPs: [{ ip }], conditions: [{ type: "Ready", status: ready ? "True" : "False" }] } },
-    { contentType: "application/merge-patch+json" },
-  );
-  expect(r.status).toBe(200);
-}
 
 describe("endpoints controller in the namespace hub", () => {
   it("Endpoints and EndpointSlices follow pod readiness", async () => {
@@ -39,8 +30,8 @@ describe("endpoints controller in the namespace hub", () => {
     });
     expect(svc.status).toBe(201);
     for (const p of ["a", "b"]) expect((await apiJson("POST", `/api/v1/namespaces/${ns}/pods`, podBody(p))).status).toBe(201);
-    await setStatus(ns, "a", "10.244.1.2", true);
-    await setStatus(ns, "b", "10.244.1.3", false);
+    await setPodStatus(ns, "a", "10.244.1.2", true);
+    await setPodStatus(ns, "b", "10.244.1.3", false);
     await settle(ns);
 
     // The hub's own alarm may be running the controllers right now: wait for the result.
@@ -74,8 +65,8 @@ describe("endpoints controller in the namespace hub", () => {
     expect((await apiJson("GET", `/api/v1/namespaces/${ns}/endpoints/web`)).body.metadata.resourceVersion).toBe(rv);
 
     // b turns ready, a stops being ready: the hub's alarm moves them.
-    await setStatus(ns, "b", "10.244.1.3", true);
-    await setStatus(ns, "a", "10.244.1.2", false);
+    await setPodStatus(ns, "b", "10.244.1.3", true);
+    await setPodStatus(ns, "a", "10.244.1.2", false);
     await settle(ns);
     const after = await eventually(async () => {
       const after = (await apiJson("GET", `/api/v1/namespaces/${ns}/endpoints/web`)).body;
