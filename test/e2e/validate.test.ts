@@ -84,7 +84,8 @@ metadata:
   namespace: ${ns}
 spec:
   rules:
-  - host: web.example.com
+  # a host belongs to one namespace (edge host claims): one per namespace here
+  - host: ${ns}.example.com
     http:
       paths:
       - path: /
