@@ -9,6 +9,7 @@ import { POD_STARTUP_SLO_P99_MS, RunLog, runControllersBench, type ControllersRe
 import { runEdgeBench, type EdgeBenchResults } from "./edge.ts";
 import { KUBE_SCHEDULER_REFERENCE, runSchedulerBench, SchedulerRunLog, type SchedulerBenchResults } from "./scheduler.ts";
 import { runProxyBench, type ProxyBenchResults } from "./proxy.ts";
+import { runTunnelBench, type TunnelBenchResults } from "./tunnel.ts";
 import { ensureEtcd, runEtcdOps, startEtcd, type Etcd } from "./etcd.ts";
 import { Client } from "./http.ts";
 import { fmt, fmtInt, table } from "./report.ts";
@@ -28,10 +29,10 @@ import { runFuzzBench, type FuzzResults } from "./fuzz.ts";
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
 /**
- * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- edge`, `-- fuzz`;
+ * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- edge`, `-- tunnel`, `-- fuzz`;
  * none named: all but fuzz (a robustness run, not a speed figure; it runs only when named).
  */
-const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge"] as const;
+const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge", "tunnel"] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
 const RUN_API = named.length === 0 || named.includes("api");
@@ -40,6 +41,7 @@ const RUN_SCHEDULER = named.length === 0 || named.includes("scheduler");
 const RUN_PROXY = named.length === 0 || named.includes("proxy");
 const RUN_FUZZ = named.includes("fuzz");
 const RUN_EDGE = named.length === 0 || named.includes("edge");
+const RUN_TUNNEL = named.length === 0 || named.includes("tunnel");
 const envInt = (name: string, dflt: number) => {
   const v = process.env[name];
   const n = v === undefined || v === "" ? dflt : Number(v);
@@ -57,7 +59,12 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_EDGE ? 240 : 0)) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_EDGE ? 240 : 0) + (RUN_TUNNEL ? 240 : 0)) * 1000;
+/** The tunnel bench: exec echo round trips and sessions, the log's size, the port-forwarded blob's size (MB). */
+const TUNNEL_ECHOES = envInt("BENCH_TUNNEL_ECHOES", quick ? 100 : 500);
+const TUNNEL_SESSIONS = envInt("BENCH_TUNNEL_SESSIONS", quick ? 10 : 30);
+const TUNNEL_LOG_MB = envInt("BENCH_TUNNEL_LOG_MB", quick ? 4 : 8);
+const TUNNEL_BLOB_MB = envInt("BENCH_TUNNEL_BLOB_MB", quick ? 16 : 64);
 /** The fuzz part: cases (>= 10,000 unless quick), seed, requests in flight, the bound on each answer. */
 const FUZZ_CASES = envInt("BENCH_FUZZ_CASES", quick ? 2000 : 10_400);
 const FUZZ_SEED = envInt("BENCH_FUZZ_SEED", 20261123);
@@ -147,6 +154,7 @@ interface Results {
   proxy?: ProxyBenchResults & { startupS: number };
   edge?: EdgeBenchResults & { startupS: number };
   fuzz?: FuzzResults & { startupS: number };
+  tunnel?: TunnelBenchResults & { startupS: number };
   comparison: {
     concurrency: number;
     edgeplaneCreateOpsPerSec: number;
@@ -512,6 +520,43 @@ async function benchEdge(): Promise<void> {
   }
 }
 
+/** The node tunnel bench on a stack of its own: a process-runtime agent in this process, real kubectl for port-forward. */
+async function benchTunnel(): Promise<void> {
+  const stack = await startStack("tunnel: ");
+  cluster = stack.started;
+  const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: 8, timeoutMs: 60_000 });
+  try {
+    const r = await runTunnelBench(
+      stack.root,
+      { url: cluster.url, token: cluster.token, kubeconfig: cluster.kubeconfig },
+      client,
+      { echoes: TUNNEL_ECHOES, sessions: TUNNEL_SESSIONS, logMB: TUNNEL_LOG_MB, blobMB: TUNNEL_BLOB_MB },
+      log,
+    );
+    results.tunnel = { ...r, startupS: stack.startupS };
+    results.findings.push(...r.findings);
+  } finally {
+    client.close();
+    await stopStack();
+  }
+}
+
+function printTunnel(out: string[]): void {
+  const t = results.tunnel;
+  out.push("");
+  out.push("Node tunnel (client -> wrangler -> NodeTunnel DO -> agent -> container, vs straight to the container on this machine):");
+  if (!t) {
+    out.push("  (did not run)");
+    return;
+  }
+  out.push(
+    table(
+      ["what", "unit", "through the tunnel", "direct", "ratio tunnel/direct", "detail"],
+      t.rows.map((r) => [r.what, r.unit, fmt(r.tunnel, 2), fmt(r.direct, 2), fmt(r.ratio, 3), r.detail ?? ""]),
+    ),
+  );
+}
+
 function printEdge(out: string[]): void {
   const e = results.edge;
   out.push("");
@@ -711,7 +756,7 @@ function print(): void {
   out.push("");
   out.push(`Edgeplane bench, ${results.startedAt}: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadavg1mAtStart} at start`);
   out.push(
-    `Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : RUN_PROXY ? results.proxy?.startupS : RUN_EDGE ? results.edge?.startupS : results.fuzz?.startupS} s`,
+    `Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : RUN_PROXY ? results.proxy?.startupS : RUN_EDGE ? results.edge?.startupS : RUN_TUNNEL ? results.tunnel?.startupS : results.fuzz?.startupS} s`,
   );
   out.push("'other load' = CPU used by processes outside this bench meanwhile, in cores (of " + m.cpus + ")");
   if (RUN_API) printApi(out);
@@ -719,6 +764,7 @@ function print(): void {
   if (RUN_SCHEDULER) printScheduler(out);
   if (RUN_PROXY) printProxy(out);
   if (RUN_EDGE) printEdge(out);
+  if (RUN_TUNNEL) printTunnel(out);
   if (RUN_FUZZ) printFuzz(out);
   const met = results.targets.filter((t) => t.met).length;
   out.push(`Targets met: ${met}/${results.targets.length}`);
@@ -958,6 +1004,13 @@ async function main(): Promise<number> {
     failed = true;
     results.findings.push(`edge bench aborted: ${String(e).slice(0, 1000)}`);
     log(`edge bench aborted: ${String(e)}`);
+  }
+  try {
+    if (RUN_TUNNEL) await benchTunnel();
+  } catch (e) {
+    failed = true;
+    results.findings.push(`tunnel bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`tunnel bench aborted: ${String(e)}`);
   }
   try {
     if (RUN_FUZZ) {

@@ -47,6 +47,7 @@ export interface TunnelOptions {
 }
 
 const HIGH_WATER = 1024 * 1024;
+const MAX_FRAME_DATA = 256 * 1024;
 
 class Stream implements TunnelStream {
   private readonly abort = new AbortController();
@@ -74,9 +75,14 @@ class Stream implements TunnelStream {
   }
 
   async write(data: Uint8Array): Promise<void> {
-    if (this.done) return;
-    this.ws.send(encodeFrame(FrameType.Data, this.id, data));
-    while (this.ws.isOpen && this.ws.bufferedAmount > HIGH_WATER && !this.signal.aborted) await sleep(10);
+    // In frames of at most MAX_FRAME_DATA: Cloudflare caps WebSocket messages (1 MiB), and small
+    // frames let the Durable Object relay a large write as it arrives.
+    for (let at = 0; at < data.byteLength || at === 0; at += MAX_FRAME_DATA) {
+      if (this.done) return;
+      this.ws.send(encodeFrame(FrameType.Data, this.id, data.subarray(at, at + MAX_FRAME_DATA)));
+      while (this.ws.isOpen && this.ws.bufferedAmount > HIGH_WATER && !this.signal.aborted) await sleep(10);
+      if (data.byteLength === 0) return;
+    }
   }
 
   end(): void {
