@@ -59,9 +59,12 @@ function apiHosts(env: Pick<Env, "API_HOSTS">): Set<string> {
 export function parseEdgeName(host: string, domain: string): EdgeTarget | undefined {
   for (const [suffix, type] of [[`.lb.${domain}`, "lb"], [`.ingress.${domain}`, "ingress"]] as const) {
     if (!host.endsWith(suffix)) continue;
+    // Service and namespace names are DNS labels; an Ingress's name may hold dots (a DNS subdomain).
     const parts = host.slice(0, -suffix.length).split(".");
-    if (parts.length !== 2 || !parts[0] || !parts[1]) return undefined;
-    return type === "lb" ? { type, namespace: parts[1], service: parts[0] } : { type, namespace: parts[1], ingress: parts[0] };
+    const namespace = parts.pop();
+    const name = parts.join(".");
+    if (!namespace || !name || parts.some((p) => !p) || (type === "lb" && parts.length !== 1)) return undefined;
+    return type === "lb" ? { type, namespace, service: name } : { type, namespace, ingress: name };
   }
   return undefined;
 }

@@ -37,6 +37,7 @@ describe("edge: which requests are the edge's", () => {
     expect(edgeTarget({}, "web.shop.lb.edgeplane.localhost:8443", "/api")).toEqual({ type: "lb", namespace: "shop", service: "web" });
     expect(edgeTarget({}, "site.shop.ingress.edgeplane.localhost", "/")).toEqual({ type: "ingress", namespace: "shop", ingress: "site" });
     expect(edgeTarget({ EDGE_DOMAIN: "edge.acme.dev" }, "web.shop.lb.edge.acme.dev", "/")).toEqual({ type: "lb", namespace: "shop", service: "web" });
+    expect(edgeTarget({}, "www.site.shop.ingress.edgeplane.localhost", "/")).toEqual({ type: "ingress", namespace: "shop", ingress: "www.site" });
     // Malformed names are plain hosts (nobody can claim them: 404).
     expect(edgeTarget({}, "a.b.shop.lb.edgeplane.localhost", "/")).toEqual({ type: "host", host: "a.b.shop.lb.edgeplane.localhost" });
   });
