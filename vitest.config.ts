@@ -17,6 +17,11 @@ export default defineConfig(async () => {
             SECRETS_ENCRYPTION_KEY: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
             // A retired key (32 bytes 0x20..0x3f), still accepted for reads: the rotation test seals with it.
             SECRETS_ENCRYPTION_OLD_KEYS: "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+            // Service-account tokens: a fixed test signing key (P-256, PKCS#8 DER, base64) and a retired one.
+            SERVICE_ACCOUNT_SIGNING_KEY:
+              "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUDSAbr+c6StDxBh38gmTdEDKhL1EkIBayB7fbxWTef+hRANCAATKevEODMsC14B57OmYdSdgE+4L61TQIYjnlqiHSrZGpK4hXsHUxhNWXzLoKnV2OxlEAqwv3x3SmxJcKXyhcyId",
+            SERVICE_ACCOUNT_OLD_KEYS:
+              "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgFEIZvtMQhGaPKMAQPacxVXmCfNMbZXd8RfBedWsugsuhRANCAASgebefv034CKSG+Ak9wOWPbUAk3WKz+GlM6CYGAtUvnXa9oe0YJBRyfDoLUiWYtOwcq0UfBvLVf3oXrWDDX/Z9",
           },
         },
       }),

@@ -16,6 +16,12 @@ export interface Env {
   SECRETS_ENCRYPTION_KEY?: string;
   /** Earlier keys (comma-separated base64), still accepted for reads until Secrets are re-encrypted. */
   SECRETS_ENCRYPTION_OLD_KEYS?: string;
+  /** ES256 key (PKCS#8, base64 DER or PEM) service-account tokens are signed with; a Worker secret when hosted. */
+  SERVICE_ACCOUNT_SIGNING_KEY?: string;
+  /** Retired signing keys (comma-separated, same format): still verify tokens and are published in the JWKS. */
+  SERVICE_ACCOUNT_OLD_KEYS?: string;
+  /** The `iss` of service-account tokens and the API's audience (default https://kubernetes.default.svc.cluster.local). */
+  SERVICE_ACCOUNT_ISSUER?: string;
   /** The IPv4 range Services' cluster IPs come from (default 10.96.0.0/16; .1 is kept for the `kubernetes` Service). */
   SERVICE_CIDR?: string;
   /** Seconds between compactions of the revision log (default 300). */

@@ -11,6 +11,7 @@ import { RBAC_GROUP, requestAttributes, type Attributes } from "./auth/rbac.ts";
 import { impersonate } from "./auth/impersonation.ts";
 import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from "./auth/reviews.ts";
 import { createTenant, revokeTenant } from "./auth/tenants.ts";
+import { jwks, openIdConfiguration } from "./auth/service-account-keys.ts";
 import { authorizeNodeRequest, joinTokenEndpoint, nodeCredentialEndpoint } from "./auth/node-authorizer.ts";
 import type { Env } from "./env.ts";
 import { currentRevision, openDb } from "./store/revision-log.ts";
@@ -42,7 +43,7 @@ app.use("*", async (c, next) => {
 });
 
 /** Health endpoints answer without credentials, as kube-apiserver's do. */
-const PUBLIC_PATHS = new Set(["/healthz", "/livez", "/readyz", "/version"]);
+const PUBLIC_PATHS = new Set(["/healthz", "/livez", "/readyz", "/version", "/openid/v1/jwks", "/.well-known/openid-configuration"]);
 
 app.get("/healthz", (c) => c.text("ok"));
 app.get("/livez", (c) => c.text("ok"));
@@ -55,6 +56,9 @@ app.get("/readyz", async (c) => {
   }
 });
 app.get("/version", (c) => c.json(SERVER_VERSION));
+/** Service-account token verification keys and OIDC discovery: public, so other systems can verify the tokens. */
+app.get("/openid/v1/jwks", async (c) => new Response(JSON.stringify(await jwks(c.env)), { headers: { "content-type": "application/jwk-set+json" } }));
+app.get("/.well-known/openid-configuration", (c) => c.json(openIdConfiguration(c.env, new URL(c.req.url).origin)));
 
 /**
  * A node agent's tunnel (one outbound WebSocket; logs and exec ride on it). Authenticated here,

@@ -1,6 +1,7 @@
 import { ApiStatusError, type ApiClient } from "./api-client.ts";
 import type { ContainerLogStore } from "./container-logs.ts";
 import type { DataSource, ServiceInfo } from "./container-env.ts";
+import { tokenSource } from "./service-account-token.ts";
 import type { Pod } from "./container-record.ts";
 import { podRef, recordEvent } from "./event-recorder.ts";
 import { buildNodeStatus, nodeLabels, shouldReportNodeStatus, type HostFacts, type NodeStatus } from "./node-status.ts";
@@ -71,6 +72,8 @@ export class NodeAgent {
   private lastReportAt = 0;
   private lease?: Lease;
   readonly data: DataSource;
+  /** Bound service-account tokens of this node's pods (projected volumes). */
+  private readonly tokens: ReturnType<typeof tokenSource>;
   /** Node status posts and lease renewals made (for tests and benchmarks). */
   readonly counters = { statusPosts: 0, leaseRenewals: 0 };
   /** The node's tunnel to the control plane, when it keeps one. */
@@ -88,6 +91,7 @@ export class NodeAgent {
     if (stats && o.metricsMs !== 0)
       this.metrics = new MetricsReporter(o.api, o.name, { containers: stats, node: readNodeUsage }, (uid) => this.podRefs.get(uid));
     if (o.localPathRoot) this.claims = claimResolver(o.api);
+    this.tokens = tokenSource(o.api);
     this.data = async (kind, namespace, name) => {
       try {
         const obj = await o.api.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/${kind}s/${name}`);
@@ -261,13 +265,18 @@ export class NodeAgent {
         nodeName: name,
         hostIP: this.o.host.internalIP,
         data: this.data,
+        tokens: this.tokens.get,
+        caCert: api.config.ca,
         services: (namespace, links) => this.services(namespace, links),
         log,
         logs: this.o.logs,
         event: (p, type, reason, message) => {
           if (this.o.events !== false) recordEvent(api, name, podRef(p), type, reason, message, log);
         },
-        onDone: (uid) => this.workers.delete(uid),
+        onDone: (uid) => {
+          this.workers.delete(uid);
+          this.tokens.forget(uid);
+        },
         claims: this.claims,
       });
       this.workers.set(pod.metadata.uid, w);

@@ -6,6 +6,7 @@ import { planPod } from "./pod-plan.ts";
 import { ContainerProber } from "./prober.ts";
 import { computePodStatus, rfc3339 } from "./pod-status.ts";
 import { StartError, type PodSandbox, type RunningContainer, type Runtime } from "./runtime.ts";
+import type { TokenSource } from "./service-account-token.ts";
 import { containerMounts, prepareVolumes, removeVolumes, VolumeError, type ClaimResolver, type Mount, type PreparedVolumes } from "./volumes.ts";
 
 /**
@@ -22,6 +23,10 @@ export interface PodWorkerDeps {
   nodeName: string;
   hostIP: string;
   data: DataSource;
+  /** Service-account tokens for projected volumes (TokenRequest with the node's credential). */
+  tokens?: TokenSource;
+  /** PEM of the cluster CA the agent trusts (the projected `ca.crt`). */
+  caCert?: string;
   /** Services whose variables a container gets (its namespace's with links, and default/kubernetes); see serviceEnv. */
   services?: (namespace: string, links: boolean) => Promise<ServiceInfo[]>;
   log: (line: string) => void;
@@ -198,7 +203,15 @@ export class PodWorker {
     const refreshing = volumes.some((v) => !v.emptyDir) && this.volumes !== undefined && now - this.volumesAt >= VOLUME_REFRESH_MS;
     if (this.volumes && !refreshing) return true;
     try {
-      const prepared = await prepareVolumes(this.pod, dir, { data: this.deps.data, podIP: this.sandbox!.podIP, hostIP: this.deps.hostIP, tmpfs: this.tmpfs, claims: this.deps.claims });
+      const prepared = await prepareVolumes(this.pod, dir, {
+        data: this.deps.data,
+        tokens: this.deps.tokens,
+        caCert: this.deps.caCert,
+        podIP: this.sandbox!.podIP,
+        hostIP: this.deps.hostIP,
+        tmpfs: this.tmpfs,
+        claims: this.deps.claims,
+      });
       if (!this.volumes) for (const w of prepared.warnings) this.deps.event(this.pod, "Warning", "FailedMount", w);
       this.volumes = prepared;
       this.volumesAt = now;

@@ -4,12 +4,16 @@ import { dirname, join, normalize } from "node:path";
 import { fieldRef, type DataSource } from "./container-env.ts";
 import type { ContainerSpec, Pod } from "./container-record.ts";
 import { checkHostPath, HostPathError } from "./host-path.ts";
+import type { TokenSource } from "./service-account-token.ts";
 
 /**
  * Pod volumes on the node: emptyDir (a per-pod directory; medium Memory is a tmpfs where this
  * agent may mount one, else a directory and a warning), configMap and secret (one file per key,
  * or the `items` chosen, with defaultMode/mode), downwardAPI (labels, annotations, name,
- * namespace, uid, ...). A configMap/secret that does not exist (and is not optional) is a
+ * namespace, uid, ...), projected (configMap, secret, downwardAPI and serviceAccountToken sources
+ * in one directory; the token comes from a TokenRequest bound to the pod, refreshed before it
+ * expires; the `kube-root-ca.crt` ConfigMap, when it does not exist, is the CA the agent trusts,
+ * or empty). A configMap/secret that does not exist (and is not optional) is a
  * VolumeError: the pod waits in ContainerCreating and the worker retries until it appears.
  * The files are made under the pod's volume directory; runtimes mount them at each
  * container's mountPath (podman -v; the process runtime bind-mounts in its mount namespace).
@@ -34,11 +38,31 @@ export interface VolumeSpec {
   };
   hostPath?: { path: string; type?: string };
   persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+  projected?: { sources?: ProjectedSource[]; defaultMode?: number };
   [other: string]: unknown;
 }
 
 /** The host directory of a claim's bound volume; throws VolumeError while it is missing or unbound. */
 export type ClaimResolver = (namespace: string, claimName: string, volume: string) => Promise<string>;
+
+export interface ProjectedSource {
+  configMap?: { name: string; items?: KeyToPath[]; optional?: boolean };
+  secret?: { name: string; items?: KeyToPath[]; optional?: boolean };
+  downwardAPI?: VolumeSpec["downwardAPI"];
+  serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number };
+}
+
+/** What projected volumes read besides ConfigMaps and Secrets. */
+export interface ProjectionContext {
+  data: DataSource;
+  podIP: string;
+  hostIP: string;
+  tokens?: TokenSource;
+  /** PEM of the cluster CA this agent trusts (for `kube-root-ca.crt`). */
+  caCert?: string;
+}
+
+const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";
 
 export interface VolumeMount {
   name: string;
@@ -62,7 +86,7 @@ export interface VolumeFile {
   mode: number;
 }
 
-const SUPPORTED = ["emptyDir", "configMap", "secret", "downwardAPI", "hostPath", "persistentVolumeClaim"];
+const SUPPORTED = ["emptyDir", "configMap", "secret", "downwardAPI", "hostPath", "persistentVolumeClaim", "projected"];
 
 /** A host path after its type check, as a volume directory; a failed check is a VolumeError (FailedMount). */
 function hostDir(volume: string, path: string, type: string | undefined, createMode?: number): string {
@@ -147,6 +171,38 @@ export function downwardFiles(pod: Pod, v: VolumeSpec, ctx: { podIP: string; hos
   });
 }
 
+/** The files of a projected volume: every source's files in one directory, the volume's defaultMode for all. */
+export async function projectedFiles(pod: Pod, v: VolumeSpec, ctx: ProjectionContext): Promise<VolumeFile[]> {
+  const mode = v.projected?.defaultMode ?? 0o644;
+  const ns = pod.metadata.namespace;
+  const out: VolumeFile[] = [];
+  for (const src of v.projected?.sources ?? []) {
+    if (src.configMap) {
+      const c = src.configMap;
+      let data = await ctx.data("configmap", ns, c.name);
+      if (!data && c.name === ROOT_CA_CONFIGMAP) data = { "ca.crt": ctx.caCert ?? "" };
+      out.push(...keyFiles(v, "configmap", c.name, data, c.items, mode, c.optional));
+    } else if (src.secret) {
+      const s = src.secret;
+      out.push(...keyFiles(v, "secret", s.name, await ctx.data("secret", ns, s.name), s.items, mode, s.optional));
+    } else if (src.downwardAPI) {
+      out.push(...downwardFiles(pod, { name: v.name, downwardAPI: { ...src.downwardAPI, defaultMode: mode } }, ctx));
+    } else if (src.serviceAccountToken) {
+      const t = src.serviceAccountToken;
+      const serviceAccount = (pod.spec as { serviceAccountName?: string }).serviceAccountName || "default";
+      if (!ctx.tokens) throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : this node cannot request service account tokens`);
+      let token: string;
+      try {
+        token = await ctx.tokens(pod, { serviceAccount, audience: t.audience, expirationSeconds: t.expirationSeconds });
+      } catch (e) {
+        throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : failed to fetch token: ${(e as Error).message}`);
+      }
+      out.push({ path: safeRelative(t.path, v.name), data: token, mode });
+    }
+  }
+  return out;
+}
+
 /** A container's mounts from its volumeMounts and the pod's prepared volume directories (pure). */
 export function containerMounts(c: ContainerSpec & { volumeMounts?: VolumeMount[] }, volumes: Map<string, { dir: string; readOnly: boolean }>): Mount[] {
   return (c.volumeMounts ?? []).map((m) => {
@@ -174,7 +230,7 @@ export interface PreparedVolumes {
 export async function prepareVolumes(
   pod: Pod,
   root: string,
-  ctx: { data: DataSource; podIP: string; hostIP: string; tmpfs: Set<string>; claims?: ClaimResolver },
+  ctx: ProjectionContext & { tmpfs: Set<string>; claims?: ClaimResolver },
 ): Promise<PreparedVolumes> {
   const byName = new Map<string, { dir: string; readOnly: boolean }>();
   const warnings: string[] = [];
@@ -193,6 +249,7 @@ export async function prepareVolumes(
       const s = v.secret!;
       files.set(v.name, keyFiles(v, "secret", s.secretName, await ctx.data("secret", ns, s.secretName), s.items, s.defaultMode, s.optional));
     } else if (kind === "downwardAPI") files.set(v.name, downwardFiles(pod, v, ctx));
+    else if (kind === "projected") files.set(v.name, await projectedFiles(pod, v, ctx));
   }
   for (const v of volumes) {
     const kind = volumeKind(v);

@@ -13,6 +13,7 @@ import { parseFilter } from "./selectors.ts";
 import { toTable, wantsTable } from "./table.ts";
 import { resolveTarget, type Target } from "./target.ts";
 import { podExec, podLog, podPortForward } from "./streaming.ts";
+import { tokenRequest } from "./token-request.ts";
 import { watchResponse } from "./watch.ts";
 
 /** The REST verbs on resources: get, list, watch, create, update, patch, delete, deletecollection. */
@@ -85,6 +86,8 @@ export async function handleResource(
   if (target.kind.plural === "pods" && target.kind.group === "" && (subresource === "exec" || subresource === "attach"))
     return podExec(env, call.store, target, req, q, subresource);
   if (target.kind.plural === "pods" && target.kind.group === "" && subresource === "portforward") return podPortForward(env, call.store, target, req);
+  if (target.kind.plural === "serviceaccounts" && target.kind.group === "" && subresource === "token")
+    return tokenRequest(env, call.store, target, req, hooks.admit);
   if (subresource === "log" || subresource === "exec" || subresource === "attach" || subresource === "portforward" || subresource === "proxy") {
     // A missing object is a 404 first; only an existing one gets the "not available yet" answer.
     await call.store.get(target.kind, target.namespace, name);

@@ -1,10 +1,11 @@
 import type { Env } from "../env.ts";
 import { sql } from "drizzle-orm";
 import { openDb } from "../store/revision-log.ts";
+import { authenticateServiceAccountToken, looksLikeJwt } from "./service-account-tokens.ts";
 
 /**
  * Who is calling: bearer tokens, checked by their SHA-256 against the admin secret and the
- * tokens table. Plain tokens are never stored or logged; only their digests are.
+ * tokens table, or service-account JWTs (service-account-tokens.ts). Plain tokens are never stored or logged; only their digests are.
  */
 
 export interface UserInfo {
@@ -35,6 +36,7 @@ const withAuthenticated = (groups: string[]) => (groups.includes(AUTHENTICATED_G
 export async function authenticate(env: Env, authorization: string | null, now = Date.now()): Promise<UserInfo | undefined> {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   if (!m) return undefined;
+  if (looksLikeJwt(m[1])) return authenticateServiceAccountToken(env, m[1], now);
   const hash = await sha256Hex(m[1]);
   if (env.ADMIN_TOKEN_SHA256 && sameDigest(hash, env.ADMIN_TOKEN_SHA256.toLowerCase()))
     return { username: ADMIN_USERNAME, uid: ADMIN_USERNAME, groups: [SUPERUSER_GROUP, AUTHENTICATED_GROUP] };

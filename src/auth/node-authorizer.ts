@@ -130,7 +130,7 @@ export function nodeRule(
   node: string,
   a: Attributes,
   fieldSelector: string | null,
-): "allow" | "own-name-on-create" | "own-pod" | "own-or-gone-pod" | "own-pod-on-create" | "used-by-pod" | "own-volume" | "no-opinion" {
+): "allow" | "own-name-on-create" | "own-pod" | "own-or-gone-pod" | "own-pod-on-create" | "used-by-pod" | "own-volume" | "token-for-own-pod" | "no-opinion" {
   if (!a.resourceRequest) {
     const p = a.path ?? "";
     const discovery = p === "/api" || p.startsWith("/api/") || p === "/apis" || p.startsWith("/apis/") || p.startsWith("/openapi/") || p === "/version";
@@ -151,6 +151,8 @@ export function nodeRule(
   if (group === "" && (res === "configmaps" || res === "secrets" || res === "persistentvolumeclaims") && a.verb === "get" && a.name && a.namespace && !sub) return "used-by-pod";
   // PersistentVolumes: those of its pods' claims or on this node, and any that does not exist (it removes their directories).
   if (group === "" && res === "persistentvolumes" && a.verb === "get" && a.name && !sub) return "own-volume";
+  // Tokens of the service accounts its pods run as, bound to those pods (the projected token volume).
+  if (group === "" && res === "serviceaccounts" && sub === "token" && a.verb === "create" && a.name && a.namespace) return "token-for-own-pod";
   // Services: what the kubelet builds containers' service variables from (Kubernetes' system:node role reads them too);
   // Services and EndpointSlices of every namespace: what the node's service proxy and DNS are built from (read-only).
   if (group === "" && res === "services" && ["get", "list", "watch"].includes(a.verb) && !sub) return "allow";
@@ -239,6 +241,15 @@ export async function authorizeNodeRequest(env: Env, user: UserInfo, a: Attribut
       const used = pods.items.some((p) => (p.spec as { nodeName?: string } | undefined)?.nodeName === node && podReferences(p).persistentvolumeclaims.has(ref.name!));
       return used ? allow() : undefined;
     }
+    case "token-for-own-pod":
+      return allow({
+        admit: async (req) => {
+          const ref = (req.spec as { boundObjectRef?: { kind?: string; name?: string } } | undefined)?.boundObjectRef;
+          const pod = ref?.kind === "Pod" && ref.name ? await store.tryGet(podKind, a.namespace!, ref.name) : undefined;
+          if ((pod?.spec as { nodeName?: string } | undefined)?.nodeName !== node)
+            throw new ApiError(403, "Forbidden", `serviceaccounts "${a.name}" is forbidden: node "${node}" may only request tokens bound to a pod scheduled to it`);
+        },
+      });
     default:
       return undefined;
   }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { createServer } from "node:net";
@@ -108,11 +108,26 @@ export function adminToken(dataDir: string): string {
  * Losing it makes the stored Secrets unreadable.
  */
 export function secretsEncryptionKey(dataDir: string): string {
-  const file = join(dataDir, "secrets-encryption-key");
+  return keyFile(join(dataDir, "secrets-encryption-key"), () => randomBytes(32).toString("base64"));
+}
+
+/** A key kept in a 0600 file: read if the file exists, else made and written. */
+function keyFile(file: string, make: () => string): string {
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  const key = randomBytes(32).toString("base64");
+  const key = make();
   writeFileSync(file, key + "\n", { mode: 0o600 });
   return key;
+}
+
+/**
+ * The key service-account tokens are signed with (ES256: a P-256 key, PKCS#8 DER in base64): made
+ * once per data directory, kept in a 0600 file, passed to the Worker as SERVICE_ACCOUNT_SIGNING_KEY.
+ * Replacing it invalidates every issued service-account token.
+ */
+export function serviceAccountSigningKey(dataDir: string): string {
+  return keyFile(join(dataDir, "service-account-key"), () =>
+    generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "der" }).toString("base64"),
+  );
 }
 
 function stopGroup(child: ChildProcess): Promise<void> {
@@ -157,7 +172,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const vars = { ADMIN_TOKEN_SHA256: hash, ...(opts.vars ?? {}) };
   // Secrets for the Worker go through a 0600 env file, never the command line (other users can read that).
   const envFile = join(dataDir, "worker.env");
-  writeFileSync(envFile, `SECRETS_ENCRYPTION_KEY=${secretsEncryptionKey(dataDir)}\n`, { mode: 0o600 });
+  writeFileSync(envFile, `SECRETS_ENCRYPTION_KEY=${secretsEncryptionKey(dataDir)}\nSERVICE_ACCOUNT_SIGNING_KEY=${serviceAccountSigningKey(dataDir)}\n`, {
+    mode: 0o600,
+  });
   chmodSync(envFile, 0o600);
   const args = [
     "dev",

@@ -28,7 +28,11 @@ async function ensureObject(store: ObjectStore, kind: ResourceKind, obj: KubeObj
 export function ensureSystemNamespaces(env: Env): Promise<void> {
   ensured ??= (async () => {
     const store = new ObjectStore(env);
-    for (const name of SYSTEM_NAMESPACES) await ensureObject(store, namespaceKind, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+    for (const name of SYSTEM_NAMESPACES) {
+      await ensureObject(store, namespaceKind, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+      // namespaces made before service accounts existed get their default one here
+      await store.ensureDefaultServiceAccount(name);
+    }
     await ensureObject(store, storageClassKind, localPathClass());
   })().catch((e: unknown) => {
     ensured = undefined;

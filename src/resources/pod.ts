@@ -1,5 +1,6 @@
 import { ageColumn, getPath } from "./columns.ts";
 import { validatePodScheduling } from "./pod-scheduling.ts";
+import { defaultPodServiceAccount } from "./pod-service-account.ts";
 import type { FieldError, KubeObject, ResourceKind } from "./types.ts";
 
 interface ContainerStatus {
@@ -154,6 +155,7 @@ export const podKind: ResourceKind = {
     pod.spec ??= {};
     defaultPodSpec(pod.spec as Record<string, unknown>);
     defaultTolerationSeconds(pod.spec as Record<string, unknown>);
+    defaultPodServiceAccount(pod.spec as Record<string, unknown>);
     pod.status ??= { phase: "Pending", qosClass: "BestEffort" };
   },
   validate: (pod) => validatePodSpec(pod.spec, "spec"),

@@ -1,5 +1,5 @@
 import { ageColumn } from "./columns.ts";
-import type { FieldError, ResourceKind } from "./types.ts";
+import type { FieldError, KubeObject, ResourceKind } from "./types.ts";
 import { invalid, isObj, required, subdomain } from "./validation.ts";
 
 function validateRefs(errs: FieldError[], field: string, refs: unknown): void {
@@ -40,3 +40,11 @@ export const serviceAccountKind: ResourceKind = {
     ageColumn,
   ],
 };
+
+/** The ServiceAccount every namespace has, and pods run as unless they name another. */
+export const DEFAULT_SERVICE_ACCOUNT = "default";
+
+export function defaultServiceAccount(namespace: string): KubeObject {
+  const sa: KubeObject = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: DEFAULT_SERVICE_ACCOUNT, namespace, uid: crypto.randomUUID() } };
+  return sa;
+}

@@ -1,8 +1,11 @@
 import { ApiError, alreadyExists, badRequest, conflict, forbidden, gone, notFound, staleObject, unavailable } from "../api/errors.ts";
 import { isEmptyFilter, matchesFilter, type ObjectFilter } from "../api/selectors.ts";
 import { storageResource } from "../resources/index.ts";
+import { namespaceKind } from "../resources/namespace.ts";
+import { DEFAULT_SERVICE_ACCOUNT, defaultServiceAccount, serviceAccountKind } from "../resources/serviceaccount.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { numberSetting, type Env } from "../env.ts";
+import { generateSuffix } from "./generate-name.ts";
 import { hubName, materialize } from "./hub.ts";
 import { admitPodPriority } from "./pod-priority.ts";
 import { admitClaimStorageClass } from "./claim-admission.ts";
@@ -58,18 +61,14 @@ function decodeContinue(s: string): ContinueToken {
   throw badRequest("continue key is not valid: the token is malformed; start the list again without it");
 }
 
+export { generateSuffix };
+
 /** Namespaces this isolate saw active, until when (ms); see checkNamespace. */
 const activeNamespaces = new Map<string, number>();
 const ACTIVE_NAMESPACE_TTL_MS = 2000;
 
-const GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 /** A generated name is the prefix cut to 58 characters plus 5 random ones: 63, a DNS label. */
 const MAX_GENERATE_NAME_PREFIX = 58;
-
-export function generateSuffix(n = 5): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(n));
-  return [...bytes].map((b) => GENERATE_ALPHABET[b % GENERATE_ALPHABET.length]).join("");
-}
 
 /** Strips what the store owns and derives from the revision, before serializing. */
 function serialize(obj: KubeObject): string {
@@ -253,7 +252,19 @@ export class ObjectStore {
       return kind.namespaced ? this.admitDryRun(kind, obj) : obj;
     }
     if (allocation) return allocation.commit(() => this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj));
-    return this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj);
+    const created = await this.commitOne(kind, this.write(kind, "ADDED", obj, null), obj);
+    if (kind === namespaceKind) await this.ensureDefaultServiceAccount(m.name!);
+    return created;
+  }
+
+  /** Every namespace has a ServiceAccount "default" (Kubernetes' service account controller makes it). */
+  async ensureDefaultServiceAccount(namespace: string): Promise<void> {
+    if (await this.tryGet(serviceAccountKind, namespace, DEFAULT_SERVICE_ACCOUNT)) return;
+    try {
+      await this.create(serviceAccountKind, defaultServiceAccount(namespace));
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 409)) throw e;
+    }
   }
 
   /** A dry-run create goes through its namespace hub's admission (ResourceQuota, LimitRange) without being written. */

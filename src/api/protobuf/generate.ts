@@ -55,6 +55,7 @@ const ROOTS: Record<string, string> = {
   "rbac.authorization.k8s.io/v1/ClusterRoleBinding": "rbac.v1.ClusterRoleBinding",
   "policy/v1/Eviction": "policy.v1.Eviction",
   "authentication.k8s.io/v1/SelfSubjectReview": "authentication.v1.SelfSubjectReview",
+  "authentication.k8s.io/v1/TokenRequest": "authentication.v1.TokenRequest",
   "authorization.k8s.io/v1/SelfSubjectAccessReview": "authorization.v1.SelfSubjectAccessReview",
   "authorization.k8s.io/v1/SelfSubjectRulesReview": "authorization.v1.SelfSubjectRulesReview",
   // typed clients send DeleteOptions under their own group version; see decodeProtobufObject
