@@ -19,7 +19,7 @@ import { isIP } from "../resources/validation.ts";
 /** `*.localhost` resolves to loopback in curl and browsers: the LB names work locally without DNS. */
 export const DEFAULT_EDGE_DOMAIN = "edgeplane.localhost";
 
-const API_PREFIXES = ["/api", "/apis", "/openapi", "/version", "/healthz", "/livez", "/readyz", "/tunnel", "/edgeplane"];
+const API_PREFIXES = ["/api", "/apis", "/openapi", "/version", "/healthz", "/livez", "/readyz", "/tunnel", "/edgeplane", "/openid", "/.well-known/openid-configuration"];
 
 export type EdgeTarget =
   | { type: "lb"; namespace: string; service: string }
