@@ -25,8 +25,9 @@ import type { Attributes } from "./rbac.ts";
  * only with fieldSelector spec.nodeName=<its name>, get/delete its own pods and write their
  * status, get the ConfigMaps, Secrets and PersistentVolumeClaims its pods use (and the
  * PersistentVolumes bound to them or on this node), get/create/update its own Node (and
- * status) and its Lease in kube-node-lease, read Nodes, Services and EndpointSlices, and write Events. Anything else falls through to
- * RBAC, which denies unless an admin granted more.
+ * status) and its Lease in kube-node-lease, read Nodes, Services and EndpointSlices, write Events,
+ * and request tokens of the service accounts its pods run as, bound to those pods. Anything else
+ * falls through to RBAC, which denies unless an admin granted more.
  */
 
 export const BOOTSTRAP_GROUP = "system:bootstrappers";
