@@ -64,6 +64,8 @@ interface HttpSink extends LogSink {
 
 /** Set on the refusals of /http that happened before the pod was reached: the edge may try another endpoint. */
 export const EDGE_RETRY_HEADER = "x-edgeplane-edge-retry";
+/** The largest Data frame sent to the agent (the agent sends at most as much). */
+const MAX_FRAME_DATA = 256 * 1024;
 /** Statuses whose responses carry no body. */
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
@@ -240,10 +242,13 @@ export class NodeTunnel extends DurableObject<Env> {
   /** The edge request's body, as Data frames, then End. */
   private async pumpBody(body: ReadableStream<Uint8Array> | null, agent: WebSocket, stream: number): Promise<void> {
     try {
-      if (body) for await (const chunk of body) {
-        if (!this.https.has(stream)) return;
-        this.sendQuietly(agent, encodeFrame(FrameType.Data, stream, chunk));
-      }
+      if (body)
+        for await (const chunk of body)
+          // Frames of at most MAX_FRAME_DATA: Cloudflare caps WebSocket messages at 1 MiB.
+          for (let at = 0; at < chunk.byteLength; at += MAX_FRAME_DATA) {
+            if (!this.https.has(stream)) return;
+            this.sendQuietly(agent, encodeFrame(FrameType.Data, stream, chunk.subarray(at, at + MAX_FRAME_DATA)));
+          }
       if (this.https.has(stream)) this.sendQuietly(agent, encodeFrame(FrameType.End, stream));
     } catch {
       this.resetHttp(stream);
