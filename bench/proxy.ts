@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "./http.ts";
-import { round, sleep } from "./stats.ts";
+import { round, waitFor } from "./stats.ts";
 
 /**
  * The Services data plane bench (`npm run bench -- proxy`): a real node agent (process runtime,
@@ -33,16 +33,6 @@ export interface ProxyBenchResults {
 }
 
 type Json = Record<string, any>;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await sleep(300);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function load(netns: string, root: string, url: string, concurrency: number, seconds: number, mode: string): Promise<Json> {
   const args = [`--net=${netns}`, "--", process.execPath, "--import", "tsx", fileURLToPath(new URL("./proxy-load.ts", import.meta.url)), url, String(concurrency), String(seconds), mode];

@@ -72,3 +72,14 @@ export async function runPool<T>(
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export const round = (n: number, digits = 1): number => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
+
+/** Polls `fn` until it returns a value; fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await sleep(300);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { readdirSync, readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { WsClient } from "../src/agent/ws-client.ts";
+import { freePort } from "../src/cli/local-cluster.ts";
 import type { Client } from "./http.ts";
-import { round, sleep, summarize, type LatencySummary } from "./stats.ts";
+import { round, summarize, waitFor, type LatencySummary } from "./stats.ts";
 
 /**
  * The node tunnel bench (`npm run bench -- tunnel`): a real node agent (process runtime) joined
@@ -37,27 +38,6 @@ export interface TunnelBenchResults {
 }
 
 type Json = Record<string, any>;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await sleep(300);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Downloads a URL, discarding the body: bytes and seconds. */
 function download(url: string, token?: string): Promise<{ bytes: number; s: number }> {
@@ -196,7 +176,6 @@ export async function runTunnelBench(
     const loggerPod = (await get(`/api/v1/namespaces/${ns}/pods/logger`))!;
     const logDir = join(root, ".bench-tunnel-agent", "agent", "logs", loggerPod.metadata.uid, "c");
     const t0 = performance.now();
-    const { readdirSync, readFileSync } = await import("node:fs");
     let fileBytes = 0;
     for (const f of readdirSync(logDir)) fileBytes += readFileSync(join(logDir, f)).byteLength;
     const fileS = (performance.now() - t0) / 1000;

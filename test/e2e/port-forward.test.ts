@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
-import type { LocalCluster } from "../../src/cli/local-cluster.ts";
+import { freePort, type LocalCluster } from "../../src/cli/local-cluster.ts";
 import { kubectl, startCluster, waitForObject } from "./cluster.ts";
 
 /**
@@ -15,18 +14,6 @@ import { kubectl, startCluster, waitForObject } from "./cluster.ts";
  */
 
 const NODE = "pf-node";
-
-/** A TCP port free on this machine now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Forward {
   child: ChildProcess;
