@@ -158,7 +158,12 @@ export async function runFuzzBench(server: { url: string; token: string }, o: Fu
         if (why) failures.push(`${label}: ${why}`);
         if (mutating(c) && a.status < 300) acceptedWrite = true;
       });
-      const after = await revision();
+      let after: string;
+      try {
+        after = await revision();
+      } catch (e) {
+        throw new Error(`after the wave of cases #${wave[0].id}-#${wave[wave.length - 1].id} (${wave.map((c) => `${c.family} ${c.method} ${c.path.slice(0, 80)}`).join("; ")}): ${String(e)}`);
+      }
       if (acceptedWrite) wavesWithAcceptedWrites++;
       else {
         wavesChecked++;

@@ -112,14 +112,40 @@ export function admitBody(
   return storedAs(kind, body as KubeObject);
 }
 
+const validationErrors = (kind: ResourceKind, obj: KubeObject, old?: KubeObject) => [
+  ...validateObjectMeta(obj, nameRule(kind), kind.namespaced),
+  ...(kind.validate?.(obj, old) ?? []),
+];
+
+/** `fn()`, or undefined when it throws a TypeError/RangeError (a value of the wrong type or shape). */
+function safely<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) return undefined;
+    throw e;
+  }
+}
+
 /**
  * Defaults, then validation (422 with causes), then the size limit (413). On create the
  * uid is assigned first, since some defaults derive from it (a Job's generated selector).
  */
 export function defaultAndValidate(kind: ResourceKind, obj: KubeObject, old?: KubeObject): void {
   if (!old) obj.metadata.uid = crypto.randomUUID();
-  kind.defaults?.(obj);
-  const errs = [...validateObjectMeta(obj, nameRule(kind), kind.namespaced), ...(kind.validate?.(obj, old) ?? [])];
+  // Defaulting and validation read fields as the schema types them; a body with a string where an
+  // object belongs (or the like) makes them throw: that is a malformed request, not a server error.
+  const malformed = () => badRequest(`the ${kind.kind} in the request body is malformed: a field holds a value of the wrong type`);
+  let errs;
+  try {
+    kind.defaults?.(obj);
+  } catch (e) {
+    if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+    errs = safely(() => validationErrors(kind, obj, old));
+    if (!errs || errs.length === 0) throw malformed();
+  }
+  errs ??= safely(() => validationErrors(kind, obj, old));
+  if (!errs) throw malformed();
   if (errs.length > 0) {
     throw invalid(kind, obj.metadata.name ?? obj.metadata.generateName ?? "", errs.map((e) => ({ reason: e.reason ?? "FieldValueInvalid", message: e.message, field: e.field })));
   }

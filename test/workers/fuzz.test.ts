@@ -100,6 +100,20 @@ describe("fuzz (fast subset)", () => {
       expect(l.body).toMatchObject({ kind: "Status", reason: "BadRequest", code: 400 });
     }
     expect((await apiJson("GET", `/api/v1/namespaces/${NS}/configmaps?resourceVersion=0&resourceVersionMatch=NotOlderThan`)).status).toBe(200);
+    // Wrong types where defaulting expects objects (npm run bench -- fuzz found these as 500s).
+    const tpl = (template: unknown) => ({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d" }, spec: { replicas: 1, selector: { matchLabels: { a: "b" } }, template } });
+    for (const [path, body] of [
+      ["/apis/apps/v1/namespaces/NS/deployments", tpl("10Ki")],
+      ["/apis/apps/v1/namespaces/NS/deployments", tpl({ metadata: { labels: { a: "b" } }, spec: "1Gi" })],
+      ["/apis/apps/v1/namespaces/NS/deployments", tpl({ metadata: "x", spec: { containers: "c" } })],
+      ["/apis/apps/v1/namespaces/NS/statefulsets", { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "s" }, spec: { selector: { matchLabels: { a: "b" } }, template: { spec: 7 } } }],
+      ["/apis/batch/v1/namespaces/NS/jobs", { apiVersion: "batch/v1", kind: "Job", metadata: { name: "j" }, spec: { template: { spec: ["x"] } } }],
+      ["/api/v1/namespaces/NS/pods", { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i", ports: "80" }], tolerations: "all" } }],
+    ] as const) {
+      const r = await apiJson("POST", path.replace("NS", NS), body);
+      expect([400, 422], `${path} ${JSON.stringify(body)}: ${JSON.stringify(r.body)}`).toContain(r.status);
+      expect(r.body.kind).toBe("Status");
+    }
     for (const sub of ["portforward", "proxy"]) expect((await apiJson("POST", `/api/v1/namespaces/${NS}/pods/missing/${sub}`)).status, sub).toBe(404);
   });
 });
