@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { ApiClient } from "./api-client.ts";
-import { ObjectSource } from "./object-source.ts";
+import { ObjectCache, ObjectSource } from "./object-source.ts";
 import { ip } from "./pod-network.ts";
 
 /**
@@ -35,7 +35,7 @@ export function routePlan(nodes: NodeLike[], self: string, ownCIDR: string): Rou
 }
 
 export class NodeRoutes {
-  private readonly nodes = new Map<string, NodeLike>();
+  private readonly nodes = new ObjectCache<NodeLike>(() => this.schedule());
   private readonly installed = new Map<string, Route>();
   private readonly failures = new Map<string, string>();
   private readonly source: ObjectSource<NodeLike>;
@@ -48,27 +48,7 @@ export class NodeRoutes {
     private readonly ownCIDR: string,
     private readonly log: (line: string) => void,
   ) {
-    const changed = () => this.schedule();
-    this.source = new ObjectSource<NodeLike>(
-      api,
-      "/api/v1/nodes",
-      {
-        replace: (items) => {
-          this.nodes.clear();
-          for (const n of items) this.nodes.set(n.metadata.name, n);
-          changed();
-        },
-        upsert: (n) => {
-          this.nodes.set(n.metadata.name, n);
-          changed();
-        },
-        remove: (n) => {
-          this.nodes.delete(n.metadata.name);
-          changed();
-        },
-      },
-      { log },
-    );
+    this.source = new ObjectSource<NodeLike>(api, "/api/v1/nodes", this.nodes, { log });
   }
 
   start(): void {
@@ -92,7 +72,7 @@ export class NodeRoutes {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const want = routePlan([...this.nodes.values()], this.self, this.ownCIDR);
+      const want = routePlan([...this.nodes.items.values()], this.self, this.ownCIDR);
       this.applying = this.applying.then(() => this.apply(want));
     }, 20);
   }

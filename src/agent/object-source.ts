@@ -112,6 +112,26 @@ export class ObjectSource<T extends Listed> {
   }
 }
 
+/** A local copy of one resource kept by an ObjectSource (by namespace/name); `changed` after every change. */
+export class ObjectCache<T extends { metadata: { name: string; namespace?: string } }> implements SourceHandler<T> {
+  readonly items = new Map<string, T>();
+  constructor(private readonly changed: () => void) {}
+  private key = (o: T) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  replace(items: T[]): void {
+    this.items.clear();
+    for (const o of items) this.items.set(this.key(o), o);
+    this.changed();
+  }
+  upsert(o: T): void {
+    this.items.set(this.key(o), o);
+    this.changed();
+  }
+  remove(o: T): void {
+    this.items.delete(this.key(o));
+    this.changed();
+  }
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();

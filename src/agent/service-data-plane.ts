@@ -2,7 +2,7 @@ import type { ApiClient } from "./api-client.ts";
 import { ClusterDns } from "./cluster-dns.ts";
 import { dnsRecords } from "./cluster-dns-records.ts";
 import { NodeRoutes } from "./node-routes.ts";
-import { ObjectSource } from "./object-source.ts";
+import { ObjectCache, ObjectSource } from "./object-source.ts";
 import type { PodNetwork } from "./pod-network.ts";
 import { proxyPlan, type ServiceLike, type SliceLike } from "./proxy-plan.ts";
 import { ServiceProxy } from "./service-proxy.ts";
@@ -26,31 +26,9 @@ export interface DataPlaneOptions {
   log: (line: string) => void;
 }
 
-type Keyed = { metadata: { namespace: string; name: string } };
-const keyOf = (o: Keyed) => `${o.metadata.namespace}/${o.metadata.name}`;
-
-/** A local copy of one resource, kept by an ObjectSource. */
-class Store<T extends Keyed> {
-  readonly items = new Map<string, T>();
-  constructor(private readonly changed: () => void) {}
-  replace = (items: T[]) => {
-    this.items.clear();
-    for (const o of items) this.items.set(keyOf(o), o);
-    this.changed();
-  };
-  upsert = (o: T) => {
-    this.items.set(keyOf(o), o);
-    this.changed();
-  };
-  remove = (o: T) => {
-    this.items.delete(keyOf(o));
-    this.changed();
-  };
-}
-
 export class ServiceDataPlane {
-  private readonly services: Store<ServiceLike>;
-  private readonly slices: Store<SliceLike>;
+  private readonly services: ObjectCache<ServiceLike>;
+  private readonly slices: ObjectCache<SliceLike>;
   private readonly sources: { start(): void; stop(): Promise<void> }[] = [];
   private timer?: ReturnType<typeof setTimeout>;
   private closed = false;
@@ -64,8 +42,8 @@ export class ServiceDataPlane {
     readonly routes: NodeRoutes | undefined,
   ) {
     const changed = () => this.schedule();
-    this.services = new Store<ServiceLike>(changed);
-    this.slices = new Store<SliceLike>(changed);
+    this.services = new ObjectCache<ServiceLike>(changed);
+    this.slices = new ObjectCache<SliceLike>(changed);
   }
 
   static async start(o: DataPlaneOptions): Promise<ServiceDataPlane> {
