@@ -70,9 +70,10 @@ describe("controller host D1 usage", () => {
       expect(t.d1.queries - before.d1.queries).toBe(1);
       return t;
     });
-    // The pod and one index probe per observed kind; the configmaps are not observed.
+    // The pod and one index probe per observed kind, each of which may step onto the next index
+    // entry (how many depends on what else the store holds, e.g. the bootstrap StorageClass).
     expect(after.d1.rowsRead - before.d1.rowsRead).toBeGreaterThanOrEqual(1);
-    expect(after.d1.rowsRead - before.d1.rowsRead).toBeLessThanOrEqual(OBSERVED_STORAGE.length + 1);
+    expect(after.d1.rowsRead - before.d1.rowsRead).toBeLessThanOrEqual(2 * OBSERVED_STORAGE.length + 1);
     await runInDurableObject(hub(ns), (h: NamespaceHub) => h.alarm());
     expect((await stats(ns)).lastControllerRun!.d1.queries).toBe(0);
   });
