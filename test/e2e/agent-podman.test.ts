@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import { PROJECT_ROOT, type LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
+import { kubectl, onTerminal, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
 
 /**
  * The podman runtime against the real local control plane: `kubectl run web
@@ -259,6 +259,17 @@ describe("node agent: podman runtime", () => {
       if (top.code !== 0) await new Promise((r) => setTimeout(r, 500));
     }
     assert.match(top.stdout, /^talker\s+\d+m\s+\d+Mi/m, top.stderr);
+    // kubectl exec -it: podman exec -it on a terminal of the agent's, sized as kubectl's (30x100).
+    const t = onTerminal(cluster, "exec -it talker -- sh");
+    try {
+      for (let i = 0; i < 120 && !t.out.includes("# "); i++) await new Promise((r) => setTimeout(r, 250));
+      t.child.stdin.write("stty size; tty; exit 5\r");
+      assert.equal(await t.code, 5, t.out);
+    } finally {
+      t.child.kill();
+    }
+    assert.match(t.out, /30 100\r\n/);
+    assert.match(t.out, /\/dev\/pts\/\d+\r\n/);
     assert.equal((await kubectl(cluster, ["delete", "pod", "talker", "--grace-period=0", "--force"])).code, 0);
   });
 

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,4 +69,14 @@ export async function waitForObject(cluster: LocalCluster, args: string[], accep
     if (Date.now() > deadline) throw new Error(`${what}: not reached; last seen:\n${JSON.stringify(last?.status ?? last, null, 1)}`);
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/** Runs kubectl on a terminal of its own (util-linux script), 30x100; resolves with its exit code. */
+export function onTerminal(cluster: LocalCluster, args: string) {
+  const cmd = `stty rows 30 cols 100; exec kubectl --kubeconfig ${cluster.kubeconfig} ${args}`;
+  const child = spawn("script", ["--quiet", "--flush", "--return", "--command", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+  const session = { child, out: "", code: new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c))) };
+  child.stdout.setEncoding("utf8").on("data", (d) => (session.out += d));
+  child.stderr.setEncoding("utf8").on("data", (d) => (session.out += d));
+  return session;
 }

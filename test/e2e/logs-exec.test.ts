@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster, getJson } from "./cluster.ts";
+import { kubectl, onTerminal, startCluster, getJson } from "./cluster.ts";
 
 /**
  * Logs and exec through the node tunnel: the real local control plane, a real agent (process
@@ -40,16 +40,6 @@ function pod(name: string, node: string, script: string, restartPolicy = "Always
 function withStdin(p: Json): Json {
   Object.assign(p.spec.containers[0], { stdin: true, stdinOnce: true });
   return p;
-}
-
-/** Runs kubectl on a terminal of its own (util-linux script), 30x100; resolves with its exit code. */
-function onTerminal(cluster: LocalCluster, args: string) {
-  const cmd = `stty rows 30 cols 100; exec kubectl --kubeconfig ${cluster.kubeconfig} ${args}`;
-  const child = spawn("script", ["--quiet", "--flush", "--return", "--command", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
-  const session = { child, out: "", code: new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c))) };
-  child.stdout.setEncoding("utf8").on("data", (d) => (session.out += d));
-  child.stderr.setEncoding("utf8").on("data", (d) => (session.out += d));
-  return session;
 }
 
 describe("logs and exec through the node tunnel", () => {
