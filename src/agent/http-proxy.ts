@@ -12,6 +12,8 @@ import { HOP_BY_HOP } from "../edge/http-headers.ts";
  */
 
 const RESPONSE_TIMEOUT_MS = 60_000;
+/** At most this many response bytes are in flight to the control plane before its client consumed them (Ack frames). */
+export const RESPONSE_WINDOW_BYTES = 4 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 5_000;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -83,6 +85,18 @@ export function serveHttp(req: HttpRequest, stream: TunnelStream, log: (line: st
     log(`http ${req.method} ${target}${req.path}: ${e.message}`);
     void fail(502, `pod ${target}: ${e.message}`);
   });
+  // Flow control: a slow client holds the pod back instead of queueing in the control plane.
+  let unacked = 0;
+  let waiting: (() => void) | undefined;
+  const release = () => {
+    waiting?.();
+    waiting = undefined;
+  };
+  stream.onAck = (bytes) => {
+    unacked = Math.max(0, unacked - bytes);
+    if (unacked <= RESPONSE_WINDOW_BYTES) release();
+  };
+  stream.signal.addEventListener("abort", release, { once: true });
   out.on("response", (res) => {
     void (async () => {
       try {
@@ -90,6 +104,8 @@ export function serveHttp(req: HttpRequest, stream: TunnelStream, log: (line: st
         for await (const chunk of res) {
           if (stream.signal.aborted) break;
           await stream.write(chunk as Buffer);
+          unacked += (chunk as Buffer).byteLength;
+          while (unacked > RESPONSE_WINDOW_BYTES && !stream.signal.aborted) await new Promise<void>((r) => (waiting = r));
         }
         if (!stream.signal.aborted) stream.end();
       } catch (e) {

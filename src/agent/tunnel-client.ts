@@ -3,6 +3,7 @@ import { Backoff } from "./backoff.ts";
 import { sleep } from "./pod-source.ts";
 import { WsClient } from "./ws-client.ts";
 import {
+  decodeAck,
   decodeFrame,
   decodeJson,
   encodeFrame,
@@ -34,6 +35,8 @@ export interface TunnelStream {
   onData?: (data: Buffer) => void;
   /** Set by streams with a request body (http): the control plane's End closes the body instead of the stream. */
   onEnd?: () => void;
+  /** Set by streams with flow control (http): bytes the control plane's client consumed. */
+  onAck?: (bytes: number) => void;
 }
 
 export type StreamHandler = (req: StreamRequest, stream: TunnelStream) => void;
@@ -53,6 +56,7 @@ class Stream implements TunnelStream {
   private readonly abort = new AbortController();
   onData?: (data: Buffer) => void;
   onEnd?: () => void;
+  onAck?: (bytes: number) => void;
   done = false;
 
   constructor(
@@ -225,6 +229,13 @@ export class TunnelClient {
     if (!stream) return;
     if (f.type === FrameType.Data) stream.onData?.(Buffer.from(f.payload));
     else if (f.type === FrameType.End && stream.onEnd) stream.onEnd();
+    else if (f.type === FrameType.Ack) {
+      try {
+        stream.onAck?.(decodeAck(f.payload));
+      } catch {
+        /* a malformed ack: ignored */
+      }
+    }
     else if (f.type === FrameType.Reset || f.type === FrameType.End) stream.aborted();
   }
 }

@@ -23,6 +23,11 @@ export const FrameType = {
   End: 5,
   /** either way: the stream is abandoned (client gone, error); free everything. */
   Reset: 6,
+  /**
+   * control plane -> agent: flow control of a stream that asks for it (edge http responses);
+   * payload: the number of bytes the client consumed since the last Ack (unsigned 32-bit, big-endian).
+   */
+  Ack: 7,
 } as const;
 
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
@@ -61,6 +66,17 @@ export function decodeFrame(data: ArrayBuffer | Uint8Array): Frame {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+export const encodeAck = (stream: number, bytes: number) => {
+  const payload = new Uint8Array(4);
+  new DataView(payload.buffer).setUint32(0, bytes, false);
+  return encodeFrame(FrameType.Ack, stream, payload);
+};
+
+export function decodeAck(payload: Uint8Array): number {
+  if (payload.byteLength !== 4) throw new FrameError(`ack payload must be 4 bytes, got ${payload.byteLength}`);
+  return new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, false);
+}
 
 export const encodeJson = (type: FrameTypeCode, stream: number, value: unknown) => encodeFrame(type, stream, encoder.encode(JSON.stringify(value)));
 

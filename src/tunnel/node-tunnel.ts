@@ -5,6 +5,7 @@ import { HOP_BY_HOP } from "../edge/http-headers.ts";
 import {
   decodeFrame,
   decodeJson,
+  encodeAck,
   encodeFrame,
   encodeJson,
   FrameType,
@@ -58,12 +59,16 @@ interface LogSink {
 
 /** An edge HTTP request in flight: waiting for the pod's response head, then its body. */
 interface HttpSink extends LogSink {
+  /** Body bytes the client consumed and the agent was not told of yet (Ack frames). */
+  consumed: number;
   /** Set until the head arrived; called with undefined when the stream ends without one. */
   head?: (h: HttpResponseHead | undefined) => void;
 }
 
 /** Set on the refusals of /http that happened before the pod was reached: the edge may try another endpoint. */
 export const EDGE_RETRY_HEADER = "x-edgeplane-edge-retry";
+/** An edge response's consumed bytes are acknowledged to the agent in batches of this size. */
+const ACK_EVERY_BYTES = 256 * 1024;
 /** The largest Data frame sent to the agent (the agent sends at most as much). */
 const MAX_FRAME_DATA = 256 * 1024;
 /** Statuses whose responses carry no body. */
@@ -216,7 +221,7 @@ export class NodeTunnel extends DurableObject<Env> {
     const { agent, stream } = opened;
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const head = new Promise<HttpResponseHead | undefined>((resolve) => {
-      this.https.set(stream, { writer: writable.getWriter(), queued: 0, head: resolve });
+      this.https.set(stream, { writer: writable.getWriter(), queued: 0, consumed: 0, head: resolve });
     });
     void this.pumpBody(request.body, agent, stream);
     const h = await head;
@@ -279,7 +284,15 @@ export class NodeTunnel extends DurableObject<Env> {
       if (!h) return this.resetHttp(f.stream);
       return resolve(h);
     }
-    if (f.type === FrameType.Data) return this.toSink(this.https, sink, f, () => this.resetHttp(f.stream));
+    if (f.type === FrameType.Data)
+      return this.toSink(this.https, sink, f, () => this.resetHttp(f.stream), (bytes) => {
+        // Tell the agent what the client consumed, in batches (its window is 4 MiB).
+        sink.consumed += bytes;
+        if (sink.consumed < ACK_EVERY_BYTES || !this.https.has(f.stream)) return;
+        const agent = this.agent();
+        if (agent) this.sendQuietly(agent, encodeAck(f.stream, sink.consumed));
+        sink.consumed = 0;
+      });
     this.https.delete(f.stream);
     sink.head?.(undefined);
     if (f.type === FrameType.End) sink.writer.close().catch(() => {});
@@ -287,12 +300,15 @@ export class NodeTunnel extends DurableObject<Env> {
   }
 
   /** Queues a Data frame's bytes for a streamed response; a reader too far behind is dropped. */
-  private toSink(map: Map<number, LogSink>, sink: LogSink, f: Frame, reset: () => void): void {
+  private toSink(map: Map<number, LogSink>, sink: LogSink, f: Frame, reset: () => void, consumed?: (bytes: number) => void): void {
     if (sink.queued > MAX_QUEUED_BYTES) return reset();
     const chunk = f.payload.slice();
     sink.queued += chunk.byteLength;
     sink.writer.write(chunk).then(
-      () => (sink.queued -= chunk.byteLength),
+      () => {
+        sink.queued -= chunk.byteLength;
+        consumed?.(chunk.byteLength);
+      },
       () => (map.has(f.stream) ? reset() : undefined),
     );
   }

@@ -20,7 +20,7 @@ const NODE = "edge-node";
 
 /** `<app> <pod name>` at /, `<app>-api <pod name>` at /api/; unready while /tmp/edge-<pod>/unready exists. */
 const deployment = (name: string, replicas: number) =>
-  httpdDeployment({ name, node: NODE, replicas, readinessFile: true, files: { "index.html": `${name} $POD_NAME`, "api/index.html": `${name}-api $POD_NAME` } });
+  httpdDeployment({ name, node: NODE, replicas, readinessFile: true, zerosMiB: 16, files: { "index.html": `${name} $POD_NAME`, "api/index.html": `${name}-api $POD_NAME` } });
 
 const service = (name: string, type = "ClusterIP", app = name) => ({
   apiVersion: "v1",
@@ -147,6 +147,19 @@ describe("edge: Ingress and LoadBalancer Services served at the Worker", () => {
     const apiHost = await curl(cluster, "api.edgeplane.localhost", "/version");
     assert.equal(apiHost.status, 200);
     assert.match(apiHost.body, /"gitVersion"/);
+  });
+
+  it("a large response (16 MiB) arrives whole to a rate-limited client", async () => {
+    // Locally wrangler's proxy reads the Worker's response eagerly, so this checks the stream end to end (frames,
+    // acks, integrity), not the flow control itself: test/workers/edge.test.ts sees the acks follow the client's reads.
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        "curl",
+        ["-sk", "-m", "60", "--limit-rate", "4M", "-H", "Host: web.example", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", `https://127.0.0.1:${cluster.port}/zeros`],
+        (err, stdout) => (err && !stdout ? reject(err) : resolve(stdout)),
+      ),
+    );
+    assert.equal(out, `200 ${16 * 1024 * 1024}`);
   });
 
   it("the LoadBalancer Service answers at its hostname", async () => {

@@ -4,11 +4,20 @@
  * from /tmp/edge-<pod> on port 8080 (named "http"); with `readinessFile` the pod is unready while
  * /tmp/edge-<pod>/unready exists.
  */
-export function httpdDeployment(o: { name: string; node: string; replicas: number; files: Record<string, string>; readinessFile?: boolean }): Record<string, unknown> {
+export function httpdDeployment(o: {
+  name: string;
+  node: string;
+  replicas: number;
+  files: Record<string, string>;
+  readinessFile?: boolean;
+  /** Also serve /zeros: this many MiB of zero bytes. */
+  zerosMiB?: number;
+}): Record<string, unknown> {
   const writes = Object.entries(o.files).map(([path, content]) => {
     const dir = path.includes("/") ? `mkdir -p $d/${path.slice(0, path.lastIndexOf("/"))}; ` : "";
     return `${dir}printf '%s\\n' "${content}" > $d/${path}`;
   });
+  if (o.zerosMiB) writes.push(`dd if=/dev/zero of=$d/zeros bs=1048576 count=${o.zerosMiB} 2>/dev/null`);
   const script = ["d=/tmp/edge-$POD_NAME; rm -rf $d; mkdir -p $d", ...writes, "exec busybox httpd -f -p 8080 -h $d"].join("; ");
   const container: Record<string, unknown> = {
     name: "httpd",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeFrame, decodeJson, encodeFrame, encodeJson, FrameError, FrameType, HEADER_BYTES, MAX_STREAM_ID, parseTerminalSize } from "../../src/tunnel/frames.ts";
+import { decodeAck, decodeFrame, decodeJson, encodeAck, encodeFrame, encodeJson, FrameError, FrameType, HEADER_BYTES, MAX_STREAM_ID, parseTerminalSize } from "../../src/tunnel/frames.ts";
 
 describe("tunnel framing", () => {
   it("lays a frame out as type, big-endian stream id, payload", () => {
@@ -34,6 +34,14 @@ describe("tunnel framing", () => {
     expect(f.type).toBe(FrameType.Reject);
     expect(decodeJson(f.payload)).toEqual({ code: 400, reason: "BadRequest", message: "no" });
     expect(() => decodeJson(new TextEncoder().encode("{nope"))).toThrow(FrameError);
+  });
+
+  it("carries flow-control acks as a big-endian byte count", () => {
+    const f = decodeFrame(encodeAck(5, 0x00040000));
+    expect(f).toMatchObject({ type: FrameType.Ack, stream: 5 });
+    expect([...f.payload]).toEqual([0, 4, 0, 0]);
+    expect(decodeAck(f.payload)).toBe(262144);
+    expect(() => decodeAck(new Uint8Array(3))).toThrow(/4 bytes/);
   });
 
   it("refuses short frames, unknown types and bad stream ids", () => {

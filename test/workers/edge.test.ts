@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { decodeFrame, decodeJson, encodeFrame, FrameType, type HttpRequest } from "../../src/tunnel/frames.ts";
+import { decodeAck, decodeFrame, decodeJson, encodeFrame, FrameType, type HttpRequest } from "../../src/tunnel/frames.ts";
 import { ADMIN_TOKEN, BASE, apiJson, createNamespace, eventually, setPodStatus } from "./helpers.ts";
 
 /** The Worker's edge: Ingress host claims, LoadBalancer/Ingress status, routing through node tunnels. */
@@ -59,13 +59,14 @@ async function edge(host: string, path: string, init: RequestInit = {}): Promise
  * Plays a node's agent on its tunnel: answers every http stream with the pod it was sent to,
  * refusing the addresses in `refuse` as an agent does when the connection to the pod fails.
  */
-async function fakeAgent(node: string, refuse = new Set<string>()): Promise<{ seen: HttpRequest[]; frameSizes: number[]; close: () => void }> {
+async function fakeAgent(node: string, refuse = new Set<string>()): Promise<{ seen: HttpRequest[]; frameSizes: number[]; acks: number[]; close: () => void }> {
   const res = await worker().fetch(`${BASE}/tunnel/nodes/${node}`, { headers: { upgrade: "websocket", authorization: `Bearer ${ADMIN_TOKEN}` } });
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   ws.accept();
   const seen: HttpRequest[] = [];
   const frameSizes: number[] = [];
+  const acks: number[] = [];
   const bodies = new Map<number, string>();
   let queue = Promise.resolve();
   ws.addEventListener("message", (e) => {
@@ -73,7 +74,8 @@ async function fakeAgent(node: string, refuse = new Set<string>()): Promise<{ se
     queue = queue.then(async () => onFrame(decodeFrame(e.data instanceof Blob ? await e.data.arrayBuffer() : (e.data as ArrayBuffer))));
   });
   const onFrame = (f: ReturnType<typeof decodeFrame>) => {
-    if (f.type === FrameType.Open) {
+    if (f.type === FrameType.Ack) acks.push(decodeAck(f.payload));
+    else if (f.type === FrameType.Open) {
       const req = decodeJson<HttpRequest>(f.payload);
       seen.push(req);
       if (refuse.has(req.ip)) {
@@ -90,11 +92,13 @@ async function fakeAgent(node: string, refuse = new Set<string>()): Promise<{ se
     } else if (f.type === FrameType.End) {
       const head = { status: 200, headers: [["content-type", "text/plain"], ["x-pod", "yes"], ["connection", "keep-alive"]] };
       ws.send(encodeFrame(FrameType.Data, f.stream, new TextEncoder().encode(JSON.stringify(head))));
-      ws.send(encodeFrame(FrameType.Data, f.stream, new TextEncoder().encode(bodies.get(f.stream) ?? "")));
+      // GET .../big: 1.5 MiB in 64 KiB frames, to see the control plane acknowledge what its client read.
+      if (bodies.get(f.stream)?.endsWith("/big")) for (let i = 0; i < 24; i++) ws.send(encodeFrame(FrameType.Data, f.stream, new Uint8Array(64 * 1024).fill(97)));
+      else ws.send(encodeFrame(FrameType.Data, f.stream, new TextEncoder().encode(bodies.get(f.stream) ?? "")));
       ws.send(encodeFrame(FrameType.End, f.stream));
     }
   };
-  return { seen, frameSizes, close: () => ws.close(1000, "test done") };
+  return { seen, frameSizes, acks, close: () => ws.close(1000, "test done") };
 }
 
 describe("Ingress host claims", () => {
@@ -264,6 +268,11 @@ describe("edge routing", () => {
         return r;
       });
       expect(lb.text).toBe("GET 10.244.8.2:8080/hello");
+      // Flow control: what the client read is acknowledged to the agent in 256 KiB batches.
+      const big = await edge("front.edge-lb.lb.edgeplane.localhost", "/big");
+      expect(big.text.length).toBe(24 * 64 * 1024);
+      await eventually(async () => expect(agent.acks.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(24 * 64 * 1024 - 256 * 1024));
+      expect(Math.min(...agent.acks)).toBeGreaterThanOrEqual(256 * 1024);
       // A ClusterIP Service has no edge name.
       expect((await edge("inner.edge-lb.lb.edgeplane.localhost", "/")).status).toBe(404);
       // The Ingress's own name serves its rules without a host.
