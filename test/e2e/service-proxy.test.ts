@@ -192,6 +192,19 @@ for (const runtime of ["process", "podman"] as const) {
       await waitForBackends(cluster, runtime, clusterIP, pods, "after scaling to 3");
     });
 
+    it("default/kubernetes takes pods to the API server the agent uses", { skip: runtime !== "process" ? "busybox in the podman image has no working TLS client" : undefined }, async () => {
+      ok(await kubectl(cluster, ["create", "service", "clusterip", "kubernetes", "-n", "default", "--tcp=443:443", "--clusterip=10.96.0.1"]));
+      const deadline = Date.now() + 30_000;
+      let out: string[] = [];
+      while (Date.now() < deadline) {
+        const r = await kubectl(cluster, ["exec", "-n", NS, "client", "--", "wget", "-q", "-T", "5", "-t", "1", "--no-check-certificate", "-O", "-", "https://kubernetes.default.svc.cluster.local/version"]);
+        out = [r.stdout, r.stderr];
+        if (r.code === 0) break;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      assert.match(out[0], /"gitVersion"/, out.join("\n"));
+    });
+
     it("sessionAffinity ClientIP keeps the client on one replica", async () => {
       ok(await kubectl(cluster, ["patch", "-n", NS, "svc", "web", "--type=merge", "-p", '{"spec":{"sessionAffinity":"ClientIP"}}']));
       const deadline = Date.now() + 30_000;
