@@ -1,4 +1,5 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
+import { attachStdin } from "./attach-stdin.ts";
 import { ttyEnv, ttyResizer, underTty } from "./tty.ts";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -88,6 +89,8 @@ export class PodmanRuntime implements Runtime {
   private readonly netns = new Map<string, string>();
   /** Running container ids by "<pod uid>/<container>" (exec, exec probes). */
   private readonly byName = new Map<string, string>();
+  /** stdin/tty settings of each container started here, by "<pod uid>/<container>" (attach). */
+  private readonly stdio = new Map<string, { stdin: boolean; stdinOnce: boolean; tty: boolean }>();
   /** Main process of each running container (its cgroup is the container's). */
   private readonly pids = new Map<string, number>();
   private readonly tag: string;
@@ -227,6 +230,7 @@ export class PodmanRuntime implements Runtime {
       throw new StartError("StartError", msg.replace(/^Error: /, ""));
     }
     const id = r.stdout.trim().split("\n").pop()!;
+    this.stdio.set(`${pod.metadata.uid}/${c.name}`, { stdin: !!c.stdin, stdinOnce: !!c.stdinOnce, tty: !!c.tty });
     const rc = this.track(pod, c.name, id, await this.inspect(id));
     if (req.log) followLogs(id, req.log);
     return rc;
@@ -247,7 +251,10 @@ export class PodmanRuntime implements Runtime {
     void exited.then(() => {
       this.running.delete(id);
       this.pids.delete(id);
-      if (this.byName.get(key) === id) this.byName.delete(key);
+      if (this.byName.get(key) === id) {
+        this.byName.delete(key);
+        this.stdio.delete(key);
+      }
     });
     return { containerID: `podman://${id}`, imageID: info?.Image ? `sha256:${info.Image}` : "", startedAt, exited, stop };
   }
@@ -275,6 +282,36 @@ export class PodmanRuntime implements Runtime {
     const exitCode = info.State.ExitCode;
     const reason = info.State.OOMKilled ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error";
     return { exitCode, reason, ...(info.State.Error ? { message: info.State.Error } : {}), finishedAt };
+  }
+
+  /**
+   * `podman attach` to the running container (kubectl attach): its output from now on and, when it
+   * was started with stdin: true, its stdin (podman closes the container's stdin when the session's
+   * input ends: stdinOnce; without stdinOnce the session's end is not passed on). A terminal
+   * container is attached from a terminal of the agent's, so resizes reach it.
+   */
+  async attach(o: Omit<ExecOptions, "command">): Promise<ExecProcess> {
+    const key = `${o.podUid}/${o.container}`;
+    const id = this.byName.get(key);
+    if (!id) throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
+    const io = this.stdio.get(key) ?? { stdin: false, stdinOnce: false, tty: false };
+    const withStdin = o.stdin && io.stdin;
+    const argv = ["podman", "attach", "--sig-proxy=false", ...(withStdin ? [] : ["--no-stdin"]), id];
+    const full = io.tty ? underTty(argv) : argv;
+    const child = spawn(full[0], full.slice(1), { stdio: [withStdin || io.tty ? "pipe" : "ignore", "pipe", "pipe"], ...(io.tty ? { env: ttyEnv(process.env as Record<string, string>) } : {}) });
+    child.stdin?.on("error", () => {});
+    const exited = new Promise<number>((resolve) => {
+      child.once("error", () => resolve(0));
+      child.once("close", () => resolve(0));
+    });
+    return {
+      stdin: withStdin && child.stdin ? attachStdin(child.stdin, io.stdinOnce) : undefined,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      exited,
+      kill: () => void child.kill("SIGKILL"),
+      ...(io.tty ? { resize: ttyResizer(child) } : {}),
+    };
   }
 
   /** `podman exec` in the running container (kubectl exec, exec probes). */

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { PassThrough, Writable } from "node:stream";
+import { PassThrough } from "node:stream";
+import { attachStdin } from "./attach-stdin.ts";
 import { accessSync, constants, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { constants as osConstants } from "node:os";
@@ -332,16 +333,7 @@ function attachTo(c: ContainerProcess, withStdin: boolean): ExecProcess {
     return 0;
   });
   const target = c.child.stdin;
-  const stdin =
-    withStdin && target && !target.writableEnded
-      ? new Writable({
-          write: (chunk: Buffer, _enc, done) => (target.writableEnded ? done() : target.write(chunk, () => done())),
-          final: (done) => {
-            if (c.stdinOnce) target.end();
-            done();
-          },
-        })
-      : undefined;
+  const stdin = withStdin && target && !target.writableEnded ? attachStdin(target, c.stdinOnce) : undefined;
   return { stdin, stdout, stderr, exited, kill: detach, ...(c.tty ? { resize: ttyResizer(c.child) } : {}) };
 }
 

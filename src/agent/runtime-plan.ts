@@ -76,6 +76,9 @@ export function runFlags(pod: Pod, c: ContainerSpec): string[] {
   else if (group !== undefined) flags.push("--group-add", String(group));
   if (sc.readOnlyRootFilesystem) flags.push("--read-only");
   if (sc.allowPrivilegeEscalation === false) flags.push("--security-opt", "no-new-privileges");
+  // stdin: true keeps the container's stdin open for kubectl attach; tty: true gives it a terminal.
+  if (c.stdin) flags.push("--interactive");
+  if (c.tty) flags.push("--tty");
   return flags;
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
@@ -271,6 +271,33 @@ describe("node agent: podman runtime", () => {
     assert.match(t.out, /30 100\r\n/);
     assert.match(t.out, /\/dev\/pts\/\d+\r\n/);
     assert.equal((await kubectl(cluster, ["delete", "pod", "talker", "--grace-period=0", "--force"])).code, 0);
+  });
+
+  it("kubectl attach -i to a podman container started with stdin (stdinOnce closes it after)", async () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "listener" },
+      spec: {
+        nodeName: NODE,
+        restartPolicy: "Never",
+        containers: [{ name: "c", image: "localhost/busybox:latest", stdin: true, stdinOnce: true, command: ["sh", "-c", "while read l; do echo got:$l; done; echo bye"] }],
+      },
+    };
+    const r = await kubectl(cluster, ["apply", "--validate=false", "-f", "-"], { input: JSON.stringify(pod) });
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(cluster, ["pod", "listener"], (p) => p?.status?.phase === "Running", "listener Running");
+    const child = spawn("kubectl", ["--kubeconfig", cluster.kubeconfig, "attach", "-i", "listener"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (out += d));
+    const code = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    child.stdin.write("one\n");
+    for (let i = 0; i < 120 && !out.includes("got:one"); i++) await new Promise((res) => setTimeout(res, 250));
+    child.stdin.end("two\n");
+    assert.equal(await code, 0, out);
+    assert.match(out, /got:one\ngot:two\nbye\n/);
+    await waitFor(cluster, ["pod", "listener"], (p) => p?.status?.phase === "Succeeded", "listener Succeeded");
   });
 
   it("stopping the agent removes its containers, namespaces and bridge", async () => {

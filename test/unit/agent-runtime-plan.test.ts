@@ -69,6 +69,7 @@ describe("agent runtime plan", () => {
     ]);
     expect(runFlags(pod(), { name: "c", image: "i", resources: { limits: { cpu: "2" } } })).toEqual(["--cpus", "2", "--cpu-shares", "2048", "--pids-limit", "4096"]);
     expect(runFlags(pod(), { name: "c", image: "i" })).toEqual(["--pids-limit", "4096"]);
+    expect(runFlags(pod(), { name: "c", image: "i", stdin: true, stdinOnce: true, tty: true })).toEqual(["--pids-limit", "4096", "--interactive", "--tty"]);
   });
 
   it("command replaces the image's entrypoint (and CMD); args alone replace CMD", () => {
