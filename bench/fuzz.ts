@@ -95,10 +95,15 @@ export async function runFuzzBench(server: { url: string; token: string }, o: Fu
     }
     const q = await adminCall(base, agent, server.token, "POST", `/api/v1/namespaces/${ns}/resourcequotas`, FREEZE_QUOTA);
     if (q.status !== 201) throw new Error(`the freeze quota: ${q.status} ${q.body.slice(0, 300)}`);
+    // The revision is read on connections of its own, never reused: a hostile case may leave wrangler's
+    // proxy closing the keep-alive connection it came on.
+    const fresh = new Agent({ keepAlive: false, rejectUnauthorized: false });
     const revision = async () => {
-      let r = await adminCall(base, agent, server.token, "GET", `/api/v1/namespaces/${ns}/configmaps?limit=1`);
-      // A reused keep-alive connection the server closed after a hostile case: once more on a new one.
-      if (r.status === 0) r = await adminCall(base, agent, server.token, "GET", `/api/v1/namespaces/${ns}/configmaps?limit=1`);
+      let r = await adminCall(base, fresh, server.token, "GET", `/api/v1/namespaces/${ns}/configmaps?limit=1`);
+      for (let attempt = 1; r.status === 0 && attempt < 4; attempt++) {
+        await new Promise((ok) => setTimeout(ok, 1000 * attempt));
+        r = await adminCall(base, fresh, server.token, "GET", `/api/v1/namespaces/${ns}/configmaps?limit=1`);
+      }
       if (r.status !== 200) throw new Error(`reading the revision: ${r.status} ${r.body.slice(0, 300)}`);
       return (JSON.parse(r.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
     };

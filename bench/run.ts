@@ -17,6 +17,7 @@ import { loadLocalCluster, snapshotProject, type SourceMode } from "./snapshot.t
 import { round, type LatencySummary } from "./stats.ts";
 import { WatchTracker, type WatchFigures } from "./watch.ts";
 import { runFuzzBench, type FuzzResults } from "./fuzz.ts";
+import { runAuditCostBench, sideSummary, type AuditCostResults } from "./audit-cost.ts";
 
 /**
  * `npm run bench`: Edgeplane's real local stack (wrangler dev, local D1 + Durable Objects,
@@ -29,10 +30,10 @@ import { runFuzzBench, type FuzzResults } from "./fuzz.ts";
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
 /**
- * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- edge`, `-- tunnel`, `-- fuzz`;
- * none named: all but fuzz (a robustness run, not a speed figure; it runs only when named).
+ * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- edge`, `-- tunnel`, `-- fuzz`,
+ * `-- audit`; none named: all but fuzz and audit (they run only when named).
  */
-const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge", "tunnel"] as const;
+const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge", "tunnel", "audit"] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
 const RUN_API = named.length === 0 || named.includes("api");
@@ -40,6 +41,7 @@ const RUN_CONTROLLERS = named.length === 0 || named.includes("controllers");
 const RUN_SCHEDULER = named.length === 0 || named.includes("scheduler");
 const RUN_PROXY = named.length === 0 || named.includes("proxy");
 const RUN_FUZZ = named.includes("fuzz");
+const RUN_AUDIT = named.includes("audit");
 const RUN_EDGE = named.length === 0 || named.includes("edge");
 const RUN_TUNNEL = named.length === 0 || named.includes("tunnel");
 const envInt = (name: string, dflt: number) => {
@@ -59,7 +61,11 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_EDGE ? 240 : 0) + (RUN_TUNNEL ? 240 : 0)) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_AUDIT ? 600 : 0) + (RUN_EDGE ? 240 : 0) + (RUN_TUNNEL ? 240 : 0)) * 1000;
+/** The audit cost part: ConfigMaps per round and side, rounds, requests in flight. */
+const AUDIT_PER_ROUND = envInt("BENCH_AUDIT_PER_ROUND", quick ? 100 : 400);
+const AUDIT_ROUNDS = envInt("BENCH_AUDIT_ROUNDS", quick ? 2 : 4);
+const AUDIT_CONCURRENCY = envInt("BENCH_AUDIT_CONCURRENCY", 16);
 /** The tunnel bench: exec echo round trips and sessions, the log's size, the port-forwarded blob's size (MB). */
 const TUNNEL_ECHOES = envInt("BENCH_TUNNEL_ECHOES", quick ? 100 : 500);
 const TUNNEL_SESSIONS = envInt("BENCH_TUNNEL_SESSIONS", quick ? 10 : 30);
@@ -101,16 +107,20 @@ const log = (s: string) => process.stderr.write(`[bench ${((performance.now() - 
 
 // ---- cleanup: whatever was started is stopped, on every path ----
 let cluster: LocalCluster | undefined;
+/** A second stack some parts run beside the first (stopped with it). */
+let sideCluster: LocalCluster | undefined;
 let etcd: Etcd | undefined;
 const tempDirs: string[] = [];
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     const c = cluster;
+    const side = sideCluster;
     const e = etcd;
     cluster = undefined;
+    sideCluster = undefined;
     etcd = undefined;
-    await Promise.allSettled([c?.stop(), e?.stop()]);
+    await Promise.allSettled([c?.stop(), side?.stop(), e?.stop()]);
     for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   })();
   return cleaning;
@@ -154,6 +164,7 @@ interface Results {
   proxy?: ProxyBenchResults & { startupS: number };
   edge?: EdgeBenchResults & { startupS: number };
   fuzz?: FuzzResults & { startupS: number };
+  auditCost?: AuditCostResults;
   tunnel?: TunnelBenchResults & { startupS: number };
   comparison: {
     concurrency: number;
@@ -598,6 +609,43 @@ function printProxy(out: string[]): void {
   );
 }
 
+/** The audit log's cost: two stacks side by side, one with AUDIT_LOG=off; the rate limiter as on both (a grant of 10, never empty). */
+async function benchAuditCost(): Promise<void> {
+  const limits = { RATE_LIMIT_QPS: "10000", RATE_LIMIT_BURST: "200" };
+  const on = await startStack("audit cost (audit on): ", { vars: limits });
+  cluster = on.started;
+  const off = await startStack("audit cost (audit off): ", { vars: { ...limits, AUDIT_LOG: "off" } });
+  sideCluster = off.started;
+  try {
+    results.auditCost = await runAuditCostBench(
+      { url: on.started.url, token: on.started.token },
+      { url: off.started.url, token: off.started.token },
+      { perRound: AUDIT_PER_ROUND, rounds: AUDIT_ROUNDS, concurrency: AUDIT_CONCURRENCY, budgetMs: PHASE_BUDGET_MS },
+      log,
+    );
+  } finally {
+    const side = sideCluster;
+    sideCluster = undefined;
+    await side?.stop();
+    await stopStack();
+  }
+}
+
+function printAuditCost(out: string[]): void {
+  const a = results.auditCost;
+  if (!a) return;
+  out.push("");
+  out.push(`Audit log cost: a tenant's ConfigMap creates and deletes, ${a.rounds} alternating rounds of ${a.perRound} per side, ${a.concurrency} in flight, two stacks side by side`);
+  const rows: (string | number)[][] = [];
+  for (const side of a.sides)
+    for (const op of ["create", "delete"] as const) {
+      const s = sideSummary(side[op]);
+      rows.push([`audit ${side.audit}`, op, fmtInt(s.opsPerSec), fmt(s.p50), fmt(s.p99), s.errors]);
+    }
+  out.push(table(["stack", "op", "ops/s", "worst round p50 ms", "worst round p99 ms", "errors"], rows));
+  out.push(`ratio audit on / off: creates ${fmt(a.createRatio, 2)}, deletes ${fmt(a.deleteRatio, 2)}`);
+}
+
 function printFuzz(out: string[]): void {
   const f = results.fuzz;
   if (!f) return;
@@ -766,6 +814,7 @@ function print(): void {
   if (RUN_EDGE) printEdge(out);
   if (RUN_TUNNEL) printTunnel(out);
   if (RUN_FUZZ) printFuzz(out);
+  if (RUN_AUDIT) printAuditCost(out);
   const met = results.targets.filter((t) => t.met).length;
   out.push(`Targets met: ${met}/${results.targets.length}`);
   for (const t of results.targets.filter((x) => !x.met)) out.push(`  missed: ${t.name} = ${t.value} (target ${t.target})`);
@@ -1021,6 +1070,13 @@ async function main(): Promise<number> {
     failed = true;
     results.findings.push(`fuzz bench aborted: ${String(e).slice(0, 1000)}`);
     log(`fuzz bench aborted: ${String(e)}`);
+  }
+  try {
+    if (RUN_AUDIT) await benchAuditCost();
+  } catch (e) {
+    failed = true;
+    results.findings.push(`audit cost bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`audit cost bench aborted: ${String(e)}`);
   } finally {
     await cleanup();
   }

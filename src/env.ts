@@ -38,6 +38,8 @@ export interface Env {
   EDGE_DOMAIN?: string;
   /** Host names (comma-separated) that are only the API's; unset: API paths reach the API on every host. */
   API_HOSTS?: string;
+  /** "off": no audit log is written (for measuring its cost; default on). */
+  AUDIT_LOG?: string;
   /** How long audit log entries are kept (default 604800, 7 days). */
   AUDIT_TTL_SECONDS?: string;
   /** Sustained requests per second per identity (admin and nodes are exempt; default 100). */

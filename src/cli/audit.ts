@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { AuditEntry } from "../store/audit-log.ts";
 import { call, flag, parseDuration, readAdminKubeconfig } from "./tenant.ts";
 
 /**
@@ -11,19 +12,8 @@ export const AUDIT_USAGE = `  audit [-n|--namespace NS] [--user U] [--since DURA
         (DURATION like 10m or 24h; default limit 100, at most 1000)
 `;
 
-interface AuditItem {
-  timestamp: string;
-  user: string;
-  impersonator?: string;
-  verb: string;
-  apiGroup?: string;
-  resource?: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-  path?: string;
-  code: number;
-}
+/** An entry as GET /edgeplane/v1/audit answers it. */
+type AuditItem = AuditEntry & { timestamp: string };
 
 const what = (e: AuditItem) =>
   e.resource ? `${e.resource}${e.subresource ? `/${e.subresource}` : ""}${e.apiGroup ? `.${e.apiGroup}` : ""}` : (e.path ?? "");
