@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { reconcile as lbStatus } from "../../src/controllers/load-balancer-status.ts";
 import { emptyObserved } from "../../src/controllers/observed.ts";
 import { edgeTarget, hostnameOf, isApiPath } from "../../src/edge/edge-host.ts";
+import app from "../../src/worker.ts";
 import { hostMatches, matchIngress, pathMatches } from "../../src/edge/ingress-match.ts";
 import { readyEndpoints } from "../../src/edge/ready-endpoints.ts";
 import type { KubeObject } from "../../src/resources/types.ts";
@@ -31,6 +32,12 @@ describe("edge: which requests are the edge's", () => {
     expect(isApiPath("/apis/apps/v1")).toBe(true);
     expect(isApiPath("/apis2")).toBe(false);
     expect(hostnameOf("A.B:80")).toBe("a.b");
+  });
+
+  it("every route the Worker serves is an API path, so it stays reachable on any host while API_HOSTS is unset", () => {
+    const paths = [...new Set(app.routes.map((r) => r.path).filter((p) => p !== "*" && p !== "/*"))];
+    expect(paths.length).toBeGreaterThan(10);
+    expect(paths.filter((p) => !isApiPath(p.replace(/:[^/]+/g, "x").replace(/\*$/, "x")))).toEqual([]);
   });
 
   it("names under the edge domain address LoadBalancer Services and Ingresses, on every path", () => {
