@@ -12,6 +12,7 @@ import { impersonate } from "./auth/impersonation.ts";
 import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from "./auth/reviews.ts";
 import { createTenant, revokeTenant } from "./auth/tenants.ts";
 import { jwks, openIdConfiguration } from "./auth/service-account-keys.ts";
+import { checkTenantRestrictions, isRestrictedResource } from "./auth/tenant-restrictions.ts";
 import { authorizeNodeRequest, joinTokenEndpoint, nodeCredentialEndpoint } from "./auth/node-authorizer.ts";
 import type { Env } from "./env.ts";
 import { currentRevision, openDb } from "./store/revision-log.ts";
@@ -142,6 +143,9 @@ async function authorizeRequest(env: Env, user: UserInfo, a: Attributes): Promis
   const hooks: RequestHooks = {};
   if (a.resourceRequest && a.apiGroup === RBAC_GROUP && ["create", "update", "patch"].includes(a.verb))
     hooks.admit = (obj) => checkRbacWrite(env, user, obj, policy);
+  // externalIPs and endpoints outside the namespace's pods are the admin's (src/auth/tenant-restrictions.ts)
+  if (a.resourceRequest && isRestrictedResource(a.apiGroup, a.resource) && ["create", "update", "patch"].includes(a.verb))
+    hooks.admit = (obj, old) => checkTenantRestrictions(env, obj, old);
   if (policy.decide(user, a).allowed) return hooks;
   if (a.resourceRequest && (a.verb === "list" || a.verb === "watch") && a.apiGroup === "" && a.resource === "namespaces" && !a.namespace && !a.name) {
     const visible = (await loadPolicy(env, undefined)).gettableNamespaces(user);

@@ -174,7 +174,7 @@ async function create(call: Call): Promise<Response> {
   const obj = admitBody(call.target, body, { fieldValidation: parseFieldValidation(call.q.get("fieldValidation")), warnings: call.warnings });
   defaultAndValidate(call.target.kind, obj);
   await call.hooks.admit?.(obj);
-  const created = await call.store.create(call.target.kind, obj, { dryRun: call.dryRun });
+  const created = await call.store.create(call.target.kind, obj, { dryRun: call.dryRun, warnings: call.warnings });
   return respondObjects(call, [created], {}, false, 201);
 }
 
@@ -212,7 +212,7 @@ async function patch(call: Call): Promise<Response> {
     const obj = admitBody(call.target, expectObject(body), { fieldValidation, warnings: call.warnings, requireName: name });
     defaultAndValidate(kind, obj);
     await call.hooks.admit?.(obj);
-    const created = await call.store.create(kind, obj, { dryRun: call.dryRun });
+    const created = await call.store.create(kind, obj, { dryRun: call.dryRun, warnings: call.warnings });
     return respondObjects(call, [created], {}, false, 201);
   }
   // A patch without a resourceVersion applies to whatever is current, so retry on races.

@@ -19,6 +19,8 @@ import { RBAC_GROUP } from "./rbac.ts";
  */
 
 export const TENANT_LABEL = "edgeplane.dev/tenant";
+/** New tenant namespaces enforce the baseline Pod Security Standard (the admin may relabel them). */
+export const TENANT_POD_SECURITY = { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "latest" };
 export const TENANT_BINDING = "edgeplane-tenant-admin";
 /** The ResourceQuota `tenant create --quota` puts in each of the tenant's namespaces. */
 export const TENANT_QUOTA = "edgeplane-tenant-quota";
@@ -61,7 +63,7 @@ export async function createTenant(env: Env, req: Request): Promise<{ status: nu
   }
   for (const ns of namespaces as string[]) {
     if (!(await store.tryGet(namespaceKind, "", ns))) {
-      const obj: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { [TENANT_LABEL]: name, "kubernetes.io/metadata.name": ns } } };
+      const obj: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { [TENANT_LABEL]: name, "kubernetes.io/metadata.name": ns, ...TENANT_POD_SECURITY } } };
       defaultAndValidate(namespaceKind, obj);
       await createIgnoringExisting(store, namespaceKind, obj);
     }

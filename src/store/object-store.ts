@@ -2,6 +2,7 @@ import { ApiError, alreadyExists, badRequest, conflict, forbidden, gone, notFoun
 import { isEmptyFilter, matchesFilter, type ObjectFilter } from "../api/selectors.ts";
 import { storageResource } from "../resources/index.ts";
 import { namespaceKind } from "../resources/namespace.ts";
+import { AUDIT_ANNOTATION, podSecurityDecision, podTemplateOf } from "../auth/pod-security.ts";
 import { DEFAULT_SERVICE_ACCOUNT, defaultServiceAccount, serviceAccountKind } from "../resources/serviceaccount.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { numberSetting, type Env } from "../env.ts";
@@ -64,7 +65,7 @@ function decodeContinue(s: string): ContinueToken {
 export { generateSuffix };
 
 /** Namespaces this isolate saw active, until when (ms); see checkNamespace. */
-const activeNamespaces = new Map<string, number>();
+const activeNamespaces = new Map<string, { until: number; labels?: Record<string, string> }>();
 const ACTIVE_NAMESPACE_TTL_MS = 2000;
 
 /** A generated name is the prefix cut to 58 characters plus 5 random ones: 63, a DNS label. */
@@ -218,21 +219,40 @@ export class ObjectStore {
    * is remembered for a moment (as Kubernetes' admission reads an informer cache): a create
    * that slips in as a namespace starts terminating is removed by the namespace lifecycle loop.
    */
-  private async checkNamespace(kind: ResourceKind, namespace: string, name: string): Promise<void> {
-    if (!kind.namespaced) return;
-    if ((activeNamespaces.get(namespace) ?? 0) > Date.now()) return;
+  private async checkNamespace(kind: ResourceKind, namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    if (!kind.namespaced) return undefined;
+    const known = activeNamespaces.get(namespace);
+    if (known && known.until > Date.now()) return known.labels;
     const row = await getRow(this.db, objectKey("core/namespaces", "", namespace));
     if (!row) throw new ApiError(404, "NotFound", `namespaces "${namespace}" not found`, { name: namespace, kind: "namespaces" });
     const ns = JSON.parse(row.value) as KubeObject;
     if (ns.metadata.deletionTimestamp || (ns.status as { phase?: string } | undefined)?.phase === "Terminating")
       throw forbidden(`${kind.plural} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`);
-    activeNamespaces.set(namespace, Date.now() + ACTIVE_NAMESPACE_TTL_MS);
+    activeNamespaces.set(namespace, { until: Date.now() + ACTIVE_NAMESPACE_TTL_MS, labels: ns.metadata.labels });
+    return ns.metadata.labels;
+  }
+
+  /**
+   * Pod Security admission (src/auth/pod-security.ts) with the namespace's labels: a pod that
+   * violates the enforce level is refused (403); warnings go to `warnings`; the audit level's
+   * violations are noted on the pod. Workload templates only ever get warnings.
+   */
+  private admitPodSecurity(kind: ResourceKind, obj: KubeObject, labels: Record<string, string> | undefined, warnings?: string[]): void {
+    if (!labels || !Object.keys(labels).some((k) => k.startsWith("pod-security.kubernetes.io/"))) return;
+    const isPod = kind.kind === "Pod" && kind.group === "";
+    const target = isPod ? { metadata: obj.metadata, spec: (obj.spec ?? {}) as Record<string, unknown> } : podTemplateOf(obj);
+    if (!target) return;
+    const decision = podSecurityDecision(labels, target.metadata, target.spec, isPod);
+    if (decision.deny) throw forbidden(`${kind.plural} "${obj.metadata.name ?? obj.metadata.generateName ?? ""}" is forbidden: ${decision.deny}`);
+    warnings?.push(...decision.warnings);
+    if (decision.audit && isPod) obj.metadata.annotations = { ...obj.metadata.annotations, [AUDIT_ANNOTATION]: decision.audit };
   }
 
   /** Create: fills uid, timestamps and generation; `obj` is already defaulted and validated. */
-  async create(kind: ResourceKind, obj: KubeObject, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
+  async create(kind: ResourceKind, obj: KubeObject, opts: { dryRun?: boolean; warnings?: string[] } = {}): Promise<KubeObject> {
     const m = obj.metadata;
-    await this.checkNamespace(kind, m.namespace ?? "", m.name ?? m.generateName ?? "");
+    const labels = await this.checkNamespace(kind, m.namespace ?? "", m.name ?? m.generateName ?? "");
+    this.admitPodSecurity(kind, obj, labels, opts.warnings);
     if (kind.kind === "Pod" && kind.group === "") await admitPodPriority(this.db, obj);
     if (kind.kind === "PersistentVolumeClaim" && kind.group === "") await admitClaimStorageClass(this.db, obj);
     // Like Kubernetes, the prefix is cut so the generated name stays within 63 characters.
@@ -304,6 +324,7 @@ export class ObjectStore {
     if (!m.deletionTimestamp) delete m.deletionTimestamp;
     if (m.deletionGracePeriodSeconds === undefined) delete m.deletionGracePeriodSeconds;
     const part = opts.part ?? "all";
+    if (kind === namespaceKind) activeNamespaces.delete(name); // its labels (Pod Security levels) may change
     const hasStatus = kind.subresources?.includes("status");
     if (hasStatus && part === "main") {
       if (old.status === undefined) delete next.status;

@@ -61,6 +61,17 @@ describe("service-account identity (kubectl)", () => {
     assert.match(revoked.stderr, /Unauthorized|provide credentials/);
   });
 
+  it("Pod Security admission: kubectl shows the forbidden message (enforce) and the warning (warn)", async () => {
+    ok(await kubectl(cluster, ["create", "namespace", "psa"]));
+    ok(await kubectl(cluster, ["label", "namespace", "psa", "pod-security.kubernetes.io/enforce=baseline", "pod-security.kubernetes.io/warn=restricted"]));
+    const refused = await kubectl(cluster, ["run", "hostnet", "-n", "psa", "--image=localhost/busybox:latest", '--overrides={"spec":{"hostNetwork":true}}', "--", "sleep", "1"]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /Error from server \(Forbidden\): pods "hostnet" is forbidden: violates PodSecurity "baseline:latest": host namespaces \(hostNetwork=true\)/);
+    const warned = await kubectl(cluster, ["run", "plain", "-n", "psa", "--image=localhost/busybox:latest", "--", "sleep", "1"]);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /Warning: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "plain" must set securityContext.allowPrivilegeEscalation=false\)/);
+  });
+
   it("mounts the pod's token, CA and namespace at /var/run/secrets/kubernetes.io/serviceaccount (podman node)", async () => {
     const setup = await sh("bash", [join(PROJECT_ROOT, "scripts", "setup-podman.sh")]);
     assert.equal(setup.code, 0, `scripts/setup-podman.sh failed:\n${setup.stdout}\n${setup.stderr}`);
