@@ -10,6 +10,7 @@ import { runEdgeBench, type EdgeBenchResults } from "./edge.ts";
 import { KUBE_SCHEDULER_REFERENCE, runSchedulerBench, SchedulerRunLog, type SchedulerBenchResults } from "./scheduler.ts";
 import { runProxyBench, type ProxyBenchResults } from "./proxy.ts";
 import { runTunnelBench, type TunnelBenchResults } from "./tunnel.ts";
+import { runPodStartBench, type PodStartResults } from "./podstart.ts";
 import { ensureEtcd, runEtcdOps, startEtcd, type Etcd } from "./etcd.ts";
 import { Client } from "./http.ts";
 import { fmt, fmtInt, table } from "./report.ts";
@@ -30,10 +31,10 @@ import { runAuditCostBench, sideSummary, type AuditCostResults } from "./audit-c
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
 /**
- * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- edge`, `-- tunnel`, `-- fuzz`,
+ * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- edge`, `-- tunnel`, `-- podstart`, `-- fuzz`,
  * `-- audit`; none named: all but fuzz and audit (they run only when named).
  */
-const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge", "tunnel", "audit"] as const;
+const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge", "tunnel", "audit", "podstart"] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
 const RUN_API = named.length === 0 || named.includes("api");
@@ -44,6 +45,7 @@ const RUN_FUZZ = named.includes("fuzz");
 const RUN_AUDIT = named.includes("audit");
 const RUN_EDGE = named.length === 0 || named.includes("edge");
 const RUN_TUNNEL = named.length === 0 || named.includes("tunnel");
+const RUN_PODSTART = named.length === 0 || named.includes("podstart");
 const envInt = (name: string, dflt: number) => {
   const v = process.env[name];
   const n = v === undefined || v === "" ? dflt : Number(v);
@@ -61,7 +63,7 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_AUDIT ? 600 : 0) + (RUN_EDGE ? 240 : 0) + (RUN_TUNNEL ? 240 : 0)) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_AUDIT ? 600 : 0) + (RUN_EDGE ? 240 : 0) + (RUN_TUNNEL ? 240 : 0) + (RUN_PODSTART ? 420 : 0)) * 1000;
 /** The audit cost part: ConfigMaps per round and side, rounds, requests in flight. */
 const AUDIT_PER_ROUND = envInt("BENCH_AUDIT_PER_ROUND", quick ? 100 : 400);
 const AUDIT_ROUNDS = envInt("BENCH_AUDIT_ROUNDS", quick ? 2 : 4);
@@ -85,6 +87,13 @@ const SCHED_BUDGET_MS = envInt("BENCH_SCHED_BUDGET_S", 150) * 1000;
 const PROXY_SECONDS = envInt("BENCH_PROXY_SECONDS", quick ? 3 : 8);
 const PROXY_CONCURRENCY = envInt("BENCH_PROXY_CONCURRENCY", 16);
 const PROXY_CLOSE_CONCURRENCY = envInt("BENCH_PROXY_CLOSE_CONCURRENCY", 8);
+/** The pod startup bench: pods per runtime on one node, creates in flight, runtimes, budget per runtime. */
+const PODSTART_PODS = envInt("BENCH_PODSTART_PODS", quick ? 30 : 100);
+const PODSTART_CONCURRENCY = envInt("BENCH_PODSTART_CONCURRENCY", 16);
+const PODSTART_RUNTIMES = (process.env.BENCH_PODSTART_RUNTIMES ?? "podman,process").split(",").map((s) => s.trim()).filter(Boolean);
+const PODSTART_BUDGET_MS = envInt("BENCH_PODSTART_BUDGET_S", 150) * 1000;
+/** Target: pod startup p99 on podman below this (the Kubernetes SLO is 5 s). */
+const PODSTART_TARGET_P99_MS = 2000;
 /** The controllers bench: Deployment size, hollow nodes, hollow kubelet requests in flight, phase budget. */
 const REPLICAS = envInt("BENCH_REPLICAS", quick ? 200 : 1000);
 const CTL_NODES = envInt("BENCH_CTL_NODES", 5);
@@ -166,6 +175,7 @@ interface Results {
   fuzz?: FuzzResults & { startupS: number };
   auditCost?: AuditCostResults;
   tunnel?: TunnelBenchResults & { startupS: number };
+  podstart?: PodStartResults & { startupS: number };
   comparison: {
     concurrency: number;
     edgeplaneCreateOpsPerSec: number;
@@ -552,6 +562,59 @@ async function benchTunnel(): Promise<void> {
   }
 }
 
+/** The pod startup bench on a stack of its own: a real agent per runtime in this process. */
+async function benchPodStart(): Promise<void> {
+  const stack = await startStack("podstart: ");
+  cluster = stack.started;
+  const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: PODSTART_CONCURRENCY + 4, timeoutMs: 60_000 });
+  try {
+    const r = await runPodStartBench(
+      stack.root,
+      { url: cluster.url, token: cluster.token },
+      client,
+      { pods: PODSTART_PODS, concurrency: PODSTART_CONCURRENCY, runtimes: PODSTART_RUNTIMES, budgetMs: PODSTART_BUDGET_MS },
+      log,
+    );
+    results.podstart = { ...r, startupS: stack.startupS };
+    results.findings.push(...r.findings);
+    for (const row of r.rows)
+      if (row.runtime === "podman")
+        results.targets.push({ name: "pod startup p99 ms, 100 pods on one podman node", value: round(row.startup.p99, 0), target: `< ${PODSTART_TARGET_P99_MS}`, met: row.startup.p99 < PODSTART_TARGET_P99_MS });
+  } finally {
+    client.close();
+    await stopStack();
+  }
+}
+
+function printPodStart(out: string[]): void {
+  const p = results.podstart;
+  out.push("");
+  out.push(`Pod startup on one node (create request -> Running in the watch; scheduler included; target podman p99 < ${PODSTART_TARGET_P99_MS} ms):`);
+  if (!p) {
+    out.push("  (did not run)");
+    return;
+  }
+  out.push(
+    table(
+      ["runtime", "pods", "Running", "in flight", "s", "pods/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "-> bound p50/p99", "bound -> Running p50/p99"],
+      p.rows.map((r) => [
+        r.runtime,
+        String(r.pods),
+        String(r.running),
+        String(r.concurrency),
+        fmt(r.totalS),
+        fmt(r.podsPerSec),
+        fmtInt(r.startup.p50),
+        fmtInt(r.startup.p90),
+        fmtInt(r.startup.p99),
+        fmtInt(r.startup.max),
+        `${fmtInt(r.toBound.p50)} / ${fmtInt(r.toBound.p99)}`,
+        `${fmtInt(r.boundToRunning.p50)} / ${fmtInt(r.boundToRunning.p99)}`,
+      ]),
+    ),
+  );
+}
+
 function printTunnel(out: string[]): void {
   const t = results.tunnel;
   out.push("");
@@ -804,7 +867,7 @@ function print(): void {
   out.push("");
   out.push(`Edgeplane bench, ${results.startedAt}: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadavg1mAtStart} at start`);
   out.push(
-    `Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : RUN_PROXY ? results.proxy?.startupS : RUN_EDGE ? results.edge?.startupS : RUN_TUNNEL ? results.tunnel?.startupS : results.fuzz?.startupS} s`,
+    `Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : RUN_PROXY ? results.proxy?.startupS : RUN_EDGE ? results.edge?.startupS : RUN_TUNNEL ? results.tunnel?.startupS : RUN_PODSTART ? results.podstart?.startupS : results.fuzz?.startupS} s`,
   );
   out.push("'other load' = CPU used by processes outside this bench meanwhile, in cores (of " + m.cpus + ")");
   if (RUN_API) printApi(out);
@@ -813,6 +876,7 @@ function print(): void {
   if (RUN_PROXY) printProxy(out);
   if (RUN_EDGE) printEdge(out);
   if (RUN_TUNNEL) printTunnel(out);
+  if (RUN_PODSTART) printPodStart(out);
   if (RUN_FUZZ) printFuzz(out);
   if (RUN_AUDIT) printAuditCost(out);
   const met = results.targets.filter((t) => t.met).length;
@@ -1060,6 +1124,13 @@ async function main(): Promise<number> {
     failed = true;
     results.findings.push(`tunnel bench aborted: ${String(e).slice(0, 1000)}`);
     log(`tunnel bench aborted: ${String(e)}`);
+  }
+  try {
+    if (RUN_PODSTART) await benchPodStart();
+  } catch (e) {
+    failed = true;
+    results.findings.push(`podstart bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`podstart bench aborted: ${String(e)}`);
   }
   try {
     if (RUN_FUZZ) {

@@ -1,0 +1,122 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import type { Client } from "./http.ts";
+import { round, runPool, sleep, summarize, type LatencySummary } from "./stats.ts";
+
+/**
+ * Pod startup on one real node (`npm run bench -- podstart`): for each runtime (podman, then
+ * process), a node agent in this process and N pods created through the API (nodeSelector on the
+ * node, so the scheduler places them), `requests` in flight; each pod's startup is the time from
+ * its create request to the watch event that shows it Running with its container started
+ * (kube's pod startup SLI, images already present). Figures: p50/p90/p99/max, pods/s, and where
+ * the time went (create -> scheduled, scheduled -> Running) from the same watch.
+ */
+
+export interface PodStartRow {
+  runtime: string;
+  pods: number;
+  running: number;
+  concurrency: number;
+  totalS: number;
+  podsPerSec: number;
+  startup: LatencySummary;
+  /** create request -> the pod bound to the node (scheduler), and bound -> Running (agent + runtime). */
+  toBound: LatencySummary;
+  boundToRunning: LatencySummary;
+}
+
+export interface PodStartResults {
+  rows: PodStartRow[];
+  findings: string[];
+}
+
+type Json = Record<string, any>;
+
+function removePodmanContainers(node: string): Promise<void> {
+  return new Promise((resolve) =>
+    execFile("sh", ["-c", `podman ps -aq --filter label=edgeplane.dev/node=${node} | xargs -r podman rm -f -t 0`], { timeout: 180_000 }, () => resolve()),
+  );
+}
+
+export async function runPodStartBench(
+  root: string,
+  api: { url: string; token: string },
+  client: Client,
+  o: { pods: number; concurrency: number; runtimes: string[]; budgetMs: number },
+  log: (s: string) => void,
+): Promise<PodStartResults> {
+  const { startAgent } = (await import(join(root, "src", "agent", "agent.ts"))) as typeof import("../src/agent/agent.ts");
+  const rows: PodStartRow[] = [];
+  const findings: string[] = [];
+  for (const runtime of o.runtimes) {
+    const node = `bench-podstart-${runtime}`;
+    const ns = node;
+    let agent: Awaited<ReturnType<typeof startAgent>>;
+    try {
+      agent = await startAgent({ api: { server: api.url, token: api.token, insecure: true }, name: node, runtime: runtime as "podman" | "process", dataDir: join(root, `.bench-podstart-${runtime}`), metricsMs: 0, log: () => {} });
+    } catch (e) {
+      findings.push(`podstart: the ${runtime} runtime could not start here: ${String(e).slice(0, 300)}`);
+      continue;
+    }
+    try {
+      const created = await client.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+      if (created.status !== 201 && created.status !== 409) throw new Error(`namespace: HTTP ${created.status}`);
+      const sent = new Map<string, number>();
+      const bound = new Map<string, number>();
+      const running = new Map<string, number>();
+      const watch = await client.stream(`/api/v1/namespaces/${ns}/pods?watch=true`, (line, at) => {
+        const e = JSON.parse(line) as { type: string; object: Json };
+        const name = e.object?.metadata?.name;
+        if (!name) return;
+        if (e.object.spec?.nodeName && !bound.has(name)) bound.set(name, at);
+        if (e.object.status?.phase === "Running" && e.object.status?.containerStatuses?.[0]?.state?.running && !running.has(name)) running.set(name, at);
+      });
+      log(`podstart: ${runtime}: creating ${o.pods} pods on ${node} (${o.concurrency} in flight)`);
+      const t0 = performance.now();
+      const image = runtime === "podman" ? "localhost/busybox:latest" : "busybox";
+      await runPool(o.pods, o.concurrency, o.budgetMs, async (i) => {
+        const name = `p-${i}`;
+        sent.set(name, performance.now());
+        const r = await client.request("POST", `/api/v1/namespaces/${ns}/pods`, {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name },
+          spec: {
+            nodeSelector: { "kubernetes.io/hostname": node },
+            terminationGracePeriodSeconds: 0,
+            enableServiceLinks: false,
+            containers: [{ name: "c", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] }],
+          },
+        });
+        if (r.status !== 201) throw new Error(`create ${name}: HTTP ${r.status}: ${r.body.slice(0, 200)}`);
+        return r;
+      });
+      const deadline = Date.now() + o.budgetMs;
+      while (running.size < o.pods && Date.now() < deadline && !watch.closed) await sleep(200);
+      const totalS = (performance.now() - t0) / 1000;
+      watch.close();
+      const names = [...sent.keys()];
+      const of = (m: Map<string, number>, from: Map<string, number>) => names.filter((n) => m.has(n) && from.has(n)).map((n) => m.get(n)! - from.get(n)!);
+      const startup = summarize(of(running, sent));
+      rows.push({
+        runtime,
+        pods: o.pods,
+        running: running.size,
+        concurrency: o.concurrency,
+        totalS: round(totalS, 1),
+        podsPerSec: round(running.size / totalS, 1),
+        startup,
+        toBound: summarize(of(bound, sent)),
+        boundToRunning: summarize(of(running, bound)),
+      });
+      log(`podstart: ${runtime}: ${running.size}/${o.pods} Running in ${totalS.toFixed(1)} s; startup p50 ${startup.p50.toFixed(0)} ms, p99 ${startup.p99.toFixed(0)} ms`);
+      if (running.size < o.pods) findings.push(`podstart: ${runtime}: only ${running.size} of ${o.pods} pods Running within ${o.budgetMs / 1000} s`);
+    } finally {
+      // One bulk removal: stopping 100 podman containers one by one takes minutes on a loaded machine.
+      if (runtime === "podman") await removePodmanContainers(node);
+      await agent.stop();
+      await client.request("DELETE", `/api/v1/namespaces/${ns}`).catch(() => undefined);
+    }
+  }
+  return { rows, findings };
+}
