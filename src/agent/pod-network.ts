@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { allocateHost, netnsName, podNetworkPlan, vethName } from "./runtime-plan.ts";
 
@@ -29,6 +30,18 @@ export function ip(args: string[]): Promise<string> {
       if (err) reject(new Error(`ip ${args.join(" ")}: ${(stderr || err.message).trim()}`));
       else resolve(stdout);
     });
+  });
+}
+
+/** Runs several `ip` commands in one process (`ip [-n netns] -batch -`): a pod's setup is two processes, not eight. */
+function ipBatch(lines: string[][], netns?: string): Promise<void> {
+  const args = [...(netns ? ["-n", netns] : []), "-batch", "-"];
+  return new Promise((resolve, reject) => {
+    const child = execFile("ip", args, { timeout: 10_000 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`ip ${args.join(" ")} (${lines.map((l) => l.join(" ")).join("; ")}): ${(stderr || err.message).trim()}`));
+      else resolve();
+    });
+    child.stdin!.end(lines.map((l) => l.join(" ")).join("\n") + "\n");
   });
 }
 
@@ -156,14 +169,21 @@ export class PodNetwork {
     this.pods.set(uid, { host, netns, veth });
     const addr = `${this.prefix}.${host}`;
     try {
-      await ip(["netns", "del", netns]).catch(() => {});
-      await ip(["netns", "add", netns]);
-      await ip(["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns]);
-      await ip(["link", "set", veth, "master", this.bridge, "up"]);
-      await ip(["-n", netns, "addr", "add", `${addr}/24`, "dev", "eth0"]);
-      await ip(["-n", netns, "link", "set", "eth0", "up"]);
-      await ip(["-n", netns, "link", "set", "lo", "up"]);
-      await ip(["-n", netns, "route", "add", "default", "via", `${this.prefix}.1`]);
+      if (existsSync(`/run/netns/${netns}`)) await ip(["netns", "del", netns]).catch(() => {});
+      await ipBatch([
+        ["netns", "add", netns],
+        ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns],
+        ["link", "set", veth, "master", this.bridge, "up"],
+      ]);
+      await ipBatch(
+        [
+          ["addr", "add", `${addr}/24`, "dev", "eth0"],
+          ["link", "set", "eth0", "up"],
+          ["link", "set", "lo", "up"],
+          ["route", "add", "default", "via", `${this.prefix}.1`],
+        ],
+        netns,
+      );
     } catch (e) {
       this.pods.delete(uid);
       await ip(["netns", "del", netns]).catch(() => {});

@@ -42,6 +42,9 @@ const LABEL_POD_UID = "edgeplane.dev/pod-uid";
 const LABEL_CONTAINER = "edgeplane.dev/container";
 const LABEL_RESTART = "edgeplane.dev/restart-count";
 
+/** How long an image found present is not asked about again. */
+const IMAGE_PRESENT_TTL_MS = 10_000;
+
 type PodmanResult = { code: number; stdout: string; stderr: string };
 
 function podman(args: string[], timeoutMs = 60_000): Promise<PodmanResult> {
@@ -185,8 +188,24 @@ export class PodmanRuntime implements Runtime {
     return join(this.o.dataDir ?? tmpdir(), "podman-dns", pod.metadata.uid);
   }
 
+  /** Images found present recently, with when (a burst of starts asks podman once per image). */
+  private readonly present = new Map<string, { at: number; check: Promise<boolean> }>();
+
+  private imagePresent(image: string): Promise<boolean> {
+    const now = Date.now();
+    const held = this.present.get(image);
+    if (held && now - held.at < IMAGE_PRESENT_TTL_MS) return held.check;
+    const check = podman(["image", "exists", image]).then((r) => r.code === 0);
+    this.present.set(image, { at: now, check });
+    // Only presence is remembered: a missing image is asked about again on the next start.
+    void check.then((ok) => {
+      if (!ok && this.present.get(image)?.check === check) this.present.delete(image);
+    });
+    return check;
+  }
+
   private async checkImage(c: ContainerSpec): Promise<void> {
-    if ((await podman(["image", "exists", c.image])).code === 0) return;
+    if (await this.imagePresent(c.image)) return;
     const policy = pullPolicy(c);
     if (policy === "Never") throw new StartError("ErrImageNeverPull", `Container image "${c.image}" is not present with pull policy of Never`, false);
     throw new StartError(
@@ -201,9 +220,8 @@ export class PodmanRuntime implements Runtime {
     const { pod, container: c } = req;
     await this.checkImage(c);
     const name = containerName(this.tag, pod, c.name, req.restartCount);
-    // Keep the previous run's container (its logs); drop older ones and a stale one of this name.
-    const stale = [name, ...(req.restartCount >= 2 ? [containerName(this.tag, pod, c.name, req.restartCount - 2)] : [])];
-    await podman(["rm", "-f", "--ignore", "-t", "0", ...stale]);
+    // Keep the previous run's container (its logs); drop older ones (a stale one of this name only if run finds one).
+    if (req.restartCount >= 2) await podman(["rm", "-f", "--ignore", "-t", "0", containerName(this.tag, pod, c.name, req.restartCount - 2)]);
     const netns = this.netns.get(pod.metadata.uid);
     const { entrypoint, args } = entrypointArgs(c, req.argv);
     const run = [
@@ -223,7 +241,12 @@ export class PodmanRuntime implements Runtime {
       c.image,
       ...args,
     ];
-    const r = await podman(run, 120_000);
+    let r = await podman(run, 120_000);
+    if (r.code !== 0 && /already in use/.test(r.stderr)) {
+      // Left by an earlier run (e.g. it exited while no agent ran): replace it.
+      await podman(["rm", "-f", "--ignore", "-t", "0", name]);
+      r = await podman(run, 120_000);
+    }
     if (r.code !== 0) {
       await podman(["rm", "-f", "--ignore", "-t", "0", name]);
       const msg = r.stderr.trim().split("\n").filter(Boolean).pop() ?? `podman run exited ${r.code}`;
