@@ -64,13 +64,17 @@ export async function runPodStartBench(
       const sent = new Map<string, number>();
       const bound = new Map<string, number>();
       const running = new Map<string, number>();
-      const watch = await client.stream(`/api/v1/namespaces/${ns}/pods?watch=true`, (line, at) => {
+      let resourceVersion = "";
+      const onLine = (line: string, at: number) => {
         const e = JSON.parse(line) as { type: string; object: Json };
+        if (e.object?.metadata?.resourceVersion) resourceVersion = e.object.metadata.resourceVersion;
         const name = e.object?.metadata?.name;
-        if (!name) return;
+        if (!name || e.type === "BOOKMARK") return;
         if (e.object.spec?.nodeName && !bound.has(name)) bound.set(name, at);
         if (e.object.status?.phase === "Running" && e.object.status?.containerStatuses?.[0]?.state?.running && !running.has(name)) running.set(name, at);
-      });
+      };
+      const path = () => `/api/v1/namespaces/${ns}/pods?watch=true&allowWatchBookmarks=true${resourceVersion ? `&resourceVersion=${resourceVersion}` : ""}`;
+      let watch = await client.stream(path(), onLine);
       log(`podstart: ${runtime}: creating ${o.pods} pods on ${node} (${o.concurrency} in flight)`);
       const t0 = performance.now();
       const image = runtime === "podman" ? "localhost/busybox:latest" : "busybox";
@@ -92,7 +96,11 @@ export async function runPodStartBench(
         return r;
       });
       const deadline = Date.now() + o.budgetMs;
-      while (running.size < o.pods && Date.now() < deadline && !watch.closed) await sleep(200);
+      while (running.size < o.pods && Date.now() < deadline) {
+        // A watch the server ended is resumed from the last resourceVersion seen.
+        if (watch.closed) watch = await client.stream(path(), onLine);
+        await sleep(200);
+      }
       const totalS = (performance.now() - t0) / 1000;
       watch.close();
       const names = [...sent.keys()];
