@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import { PROJECT_ROOT, type LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, onTerminal, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
+import { kubectl, kubectlSession, onTerminal, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
 
 /**
  * The podman runtime against the real local control plane: `kubectl run web
@@ -287,16 +287,12 @@ describe("node agent: podman runtime", () => {
     const r = await kubectl(cluster, ["apply", "--validate=false", "-f", "-"], { input: JSON.stringify(pod) });
     assert.equal(r.code, 0, r.stderr);
     await waitFor(cluster, ["pod", "listener"], (p) => p?.status?.phase === "Running", "listener Running");
-    const child = spawn("kubectl", ["--kubeconfig", cluster.kubeconfig, "attach", "-i", "listener"], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d) => (out += d));
-    const code = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
-    child.stdin.write("one\n");
-    for (let i = 0; i < 120 && !out.includes("got:one"); i++) await new Promise((res) => setTimeout(res, 250));
-    child.stdin.end("two\n");
-    assert.equal(await code, 0, out);
-    assert.match(out, /got:one\ngot:two\nbye\n/);
+    const a = kubectlSession(cluster, ["attach", "-i", "listener"]);
+    a.child.stdin.write("one\n");
+    for (let i = 0; i < 120 && !a.out.includes("got:one"); i++) await new Promise((res) => setTimeout(res, 250));
+    a.child.stdin.end("two\n");
+    assert.equal(await a.code, 0, a.out);
+    assert.match(a.out, /got:one\ngot:two\nbye\n/);
     await waitFor(cluster, ["pod", "listener"], (p) => p?.status?.phase === "Succeeded", "listener Succeeded");
   });
 

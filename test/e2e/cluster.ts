@@ -71,12 +71,20 @@ export async function waitForObject(cluster: LocalCluster, args: string[], accep
   }
 }
 
-/** Runs kubectl on a terminal of its own (util-linux script), 30x100; resolves with its exit code. */
+/** A long-running command: its process, its stdout and stderr as they come (interleaved), its exit code. */
+export function session(cmd: string, args: string[]) {
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const s = { child, out: "", code: new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c))) };
+  child.stdout.setEncoding("utf8").on("data", (d) => (s.out += d));
+  child.stderr.setEncoding("utf8").on("data", (d) => (s.out += d));
+  return s;
+}
+
+/** kubectl left running (attach, port-forward, ...): see session(). */
+export const kubectlSession = (cluster: LocalCluster, args: string[]) => session("kubectl", ["--kubeconfig", cluster.kubeconfig, ...args]);
+
+/** Runs kubectl on a terminal of its own (util-linux script), 30x100: see session(). */
 export function onTerminal(cluster: LocalCluster, args: string) {
   const cmd = `stty rows 30 cols 100; exec kubectl --kubeconfig ${cluster.kubeconfig} ${args}`;
-  const child = spawn("script", ["--quiet", "--flush", "--return", "--command", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
-  const session = { child, out: "", code: new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c))) };
-  child.stdout.setEncoding("utf8").on("data", (d) => (session.out += d));
-  child.stderr.setEncoding("utf8").on("data", (d) => (session.out += d));
-  return session;
+  return session("script", ["--quiet", "--flush", "--return", "--command", cmd, "/dev/null"]);
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, onTerminal, startCluster, getJson } from "./cluster.ts";
+import { kubectl, kubectlSession, onTerminal, startCluster, getJson } from "./cluster.ts";
 
 /**
  * Logs and exec through the node tunnel: the real local control plane, a real agent (process
@@ -160,17 +160,13 @@ describe("logs and exec through the node tunnel", () => {
 
   it("kubectl attach -i joins the container's stdin and output; stdinOnce closes its stdin after", async () => {
     await waitFor("talk Running", async () => ((await podJson("talk"))?.status?.phase === "Running" ? true : undefined));
-    const child = spawn("kubectl", ["--kubeconfig", cluster.kubeconfig, "attach", "-i", "talk"], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d) => (out += d));
-    const code = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
-    child.stdin.write("one\n");
-    await waitFor("first line echoed", async () => (out.includes("got:one") ? true : undefined), 30_000);
-    child.stdin.end("two\n");
-    assert.equal(await code, 0, out);
-    assert.match(out, /got:one\ngot:two\nbye\n/);
-    assert.doesNotMatch(out, /before-attach/); // output from before the attach is in the log, not replayed
+    const a = kubectlSession(cluster, ["attach", "-i", "talk"]);
+    a.child.stdin.write("one\n");
+    await waitFor("first line echoed", async () => (a.out.includes("got:one") ? true : undefined), 30_000);
+    a.child.stdin.end("two\n");
+    assert.equal(await a.code, 0, a.out);
+    assert.match(a.out, /got:one\ngot:two\nbye\n/);
+    assert.doesNotMatch(a.out, /before-attach/); // output from before the attach is in the log, not replayed
     await waitFor("talk Succeeded", async () => ((await podJson("talk"))?.status?.phase === "Succeeded" ? true : undefined));
   });
 

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
 import { freePort, type LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, startCluster, waitForObject } from "./cluster.ts";
+import { kubectl, kubectlSession, startCluster, waitForObject } from "./cluster.ts";
 
 /**
  * kubectl port-forward (SPDY/3.1 tunneled in a WebSocket) through the node tunnel to a busybox
@@ -15,20 +14,11 @@ import { kubectl, startCluster, waitForObject } from "./cluster.ts";
 
 const NODE = "pf-node";
 
-interface Forward {
-  child: ChildProcess;
-  out: string;
-  exited: Promise<number | null>;
-}
-
-async function portForward(cluster: LocalCluster, spec: string): Promise<Forward> {
-  const child = spawn("kubectl", ["--kubeconfig", cluster.kubeconfig, "port-forward", "pod/web", spec], { stdio: ["ignore", "pipe", "pipe"] });
-  const f: Forward = { child, out: "", exited: new Promise((resolve) => child.once("exit", (c) => resolve(c))) };
-  child.stdout!.setEncoding("utf8").on("data", (d) => (f.out += d));
-  child.stderr!.setEncoding("utf8").on("data", (d) => (f.out += d));
+async function portForward(cluster: LocalCluster, spec: string) {
+  const f = kubectlSession(cluster, ["port-forward", "pod/web", spec]);
   const deadline = Date.now() + 30_000;
   while (!f.out.includes("Forwarding from")) {
-    if (Date.now() > deadline || child.exitCode !== null) assert.fail(`kubectl port-forward did not start: ${f.out}`);
+    if (Date.now() > deadline || f.child.exitCode !== null) assert.fail(`kubectl port-forward did not start: ${f.out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return f;
@@ -92,7 +82,7 @@ describe("kubectl port-forward through the node tunnel", () => {
       await missing.text();
     } finally {
       f.child.kill("SIGINT");
-      await f.exited;
+      await f.code;
     }
   });
 
@@ -109,7 +99,7 @@ describe("kubectl port-forward through the node tunnel", () => {
       assert.match(f.out, new RegExp(`an error occurred forwarding ${local} -> ${closedPort}: error forwarding port ${closedPort} to pod web, uid [0-9a-f-]+: .*ECONNREFUSED`));
     } finally {
       f.child.kill("SIGINT");
-      await f.exited;
+      await f.code;
     }
     const again = await freePort();
     const g = await portForward(cluster, `${again}:${httpPort}`);
@@ -117,7 +107,7 @@ describe("kubectl port-forward through the node tunnel", () => {
       assert.equal(await (await fetch(`http://127.0.0.1:${again}/`)).text(), "hello-from-pod\n");
     } finally {
       g.child.kill("SIGINT");
-      await g.exited;
+      await g.code;
     }
   });
 });
