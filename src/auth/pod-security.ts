@@ -165,7 +165,13 @@ export function restrictedViolations(metadata: Obj, spec: Obj): Violation[] {
 
 export function violations(level: Level, metadata: Obj, spec: Obj): Violation[] {
   if (level === "privileged") return [];
-  return level === "baseline" ? baselineViolations(metadata, spec) : restrictedViolations(metadata, spec);
+  try {
+    return level === "baseline" ? baselineViolations(metadata, spec) : restrictedViolations(metadata, spec);
+  } catch (e) {
+    // A field of the wrong type (ports: "80") that validation let through: not checkable, so not allowed.
+    if (!(e instanceof TypeError)) throw e;
+    return [{ check: "malformed pod spec", detail: "a field holds a value of the wrong type" }];
+  }
 }
 
 /** `violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true), ...` without the verb. */
