@@ -19,6 +19,7 @@ import { round, type LatencySummary } from "./stats.ts";
 import { WatchTracker, type WatchFigures } from "./watch.ts";
 import { runFuzzBench, type FuzzResults } from "./fuzz.ts";
 import { runAuditCostBench, sideSummary, type AuditCostResults } from "./audit-cost.ts";
+import { identityReport, runIdentityBench, type IdentityResults } from "./identity.ts";
 
 /**
  * `npm run bench`: Edgeplane's real local stack (wrangler dev, local D1 + Durable Objects,
@@ -32,9 +33,9 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
 /**
  * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- edge`, `-- tunnel`, `-- podstart`, `-- fuzz`,
- * `-- audit`; none named: all but fuzz and audit (they run only when named).
+ * `-- audit`, `-- identity`; none named: all but fuzz, audit and identity (they run only when named).
  */
-const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge", "tunnel", "audit", "podstart"] as const;
+const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge", "tunnel", "audit", "podstart", "identity"] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
 const RUN_API = named.length === 0 || named.includes("api");
@@ -43,6 +44,7 @@ const RUN_SCHEDULER = named.length === 0 || named.includes("scheduler");
 const RUN_PROXY = named.length === 0 || named.includes("proxy");
 const RUN_FUZZ = named.includes("fuzz");
 const RUN_AUDIT = named.includes("audit");
+const RUN_IDENTITY = named.includes("identity");
 const RUN_EDGE = named.length === 0 || named.includes("edge");
 const RUN_TUNNEL = named.length === 0 || named.includes("tunnel");
 const RUN_PODSTART = named.length === 0 || named.includes("podstart");
@@ -63,11 +65,15 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_AUDIT ? 600 : 0) + (RUN_EDGE ? 240 : 0) + (RUN_TUNNEL ? 240 : 0) + (RUN_PODSTART ? 420 : 0)) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? 300 : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_AUDIT ? 600 : 0) + (RUN_IDENTITY ? 300 : 0) + (RUN_EDGE ? 240 : 0) + (RUN_TUNNEL ? 240 : 0) + (RUN_PODSTART ? 420 : 0)) * 1000;
 /** The audit cost part: ConfigMaps per round and side, rounds, requests in flight. */
 const AUDIT_PER_ROUND = envInt("BENCH_AUDIT_PER_ROUND", quick ? 100 : 400);
 const AUDIT_ROUNDS = envInt("BENCH_AUDIT_ROUNDS", quick ? 2 : 4);
 const AUDIT_CONCURRENCY = envInt("BENCH_AUDIT_CONCURRENCY", 16);
+/** The identity part: gets per round and identity, rounds, requests in flight. */
+const IDENTITY_PER_ROUND = envInt("BENCH_IDENTITY_PER_ROUND", quick ? 200 : 1000);
+const IDENTITY_ROUNDS = envInt("BENCH_IDENTITY_ROUNDS", quick ? 2 : 4);
+const IDENTITY_CONCURRENCY = envInt("BENCH_IDENTITY_CONCURRENCY", 16);
 /** The tunnel bench: exec echo round trips and sessions, the log's size, the port-forwarded blob's size (MB). */
 const TUNNEL_ECHOES = envInt("BENCH_TUNNEL_ECHOES", quick ? 100 : 500);
 const TUNNEL_SESSIONS = envInt("BENCH_TUNNEL_SESSIONS", quick ? 10 : 30);
@@ -174,6 +180,7 @@ interface Results {
   edge?: EdgeBenchResults & { startupS: number };
   fuzz?: FuzzResults & { startupS: number };
   auditCost?: AuditCostResults;
+  identity?: IdentityResults;
   tunnel?: TunnelBenchResults & { startupS: number };
   podstart?: PodStartResults & { startupS: number };
   comparison: {
@@ -694,6 +701,21 @@ async function benchAuditCost(): Promise<void> {
   }
 }
 
+async function benchIdentity(): Promise<void> {
+  // the per-identity rate limit would otherwise be what is measured
+  const s = await startStack("identity: ", { vars: { RATE_LIMIT_QPS: "100000", RATE_LIMIT_BURST: "10000" } });
+  cluster = s.started;
+  try {
+    results.identity = await runIdentityBench(
+      { url: s.started.url, token: s.started.token },
+      { perRound: IDENTITY_PER_ROUND, rounds: IDENTITY_ROUNDS, concurrency: IDENTITY_CONCURRENCY, budgetMs: PHASE_BUDGET_MS },
+      log,
+    );
+  } finally {
+    await stopStack();
+  }
+}
+
 function printAuditCost(out: string[]): void {
   const a = results.auditCost;
   if (!a) return;
@@ -879,6 +901,7 @@ function print(): void {
   if (RUN_PODSTART) printPodStart(out);
   if (RUN_FUZZ) printFuzz(out);
   if (RUN_AUDIT) printAuditCost(out);
+  if (RUN_IDENTITY && results.identity) out.push(...identityReport(results.identity));
   const met = results.targets.filter((t) => t.met).length;
   out.push(`Targets met: ${met}/${results.targets.length}`);
   for (const t of results.targets.filter((x) => !x.met)) out.push(`  missed: ${t.name} = ${t.value} (target ${t.target})`);
@@ -1148,6 +1171,13 @@ async function main(): Promise<number> {
     failed = true;
     results.findings.push(`audit cost bench aborted: ${String(e).slice(0, 1000)}`);
     log(`audit cost bench aborted: ${String(e)}`);
+  }
+  try {
+    if (RUN_IDENTITY) await benchIdentity();
+  } catch (e) {
+    failed = true;
+    results.findings.push(`identity bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`identity bench aborted: ${String(e)}`);
   } finally {
     await cleanup();
   }

@@ -5,6 +5,7 @@ import { serviceAccountKind } from "../resources/serviceaccount.ts";
 import type { KubeObject } from "../resources/types.ts";
 import { ObjectStore } from "../store/object-store.ts";
 import { AUTHENTICATED_GROUP, type UserInfo } from "./authn.ts";
+import { boundKey, isKnownAlive, rememberAlive } from "./bound-token-cache.ts";
 import { issuerOf, SIGNING_ALG, signingKey, verificationKeys } from "./service-account-keys.ts";
 
 /**
@@ -105,15 +106,19 @@ export async function signServiceAccountToken(
 /** Whether a bearer token has a JWT's shape (three base64url parts, a JSON header). */
 export const looksLikeJwt = (token: string) => /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(token);
 
-/** Whether the objects a token is bound to still exist as the token knew them. */
-async function stillBound(env: Env, s: TokenSubject): Promise<boolean> {
+/** Whether the objects a token is bound to still exist as the token knew them (remembered briefly, see bound-token-cache.ts). */
+async function stillBound(env: Env, s: TokenSubject, now: number): Promise<boolean> {
+  const key = boundKey(s.namespace, s.serviceAccount, s.pod);
+  if (isKnownAlive(key, now)) return true;
   const store = new ObjectStore(env);
   const [sa, pod] = await Promise.all([
     store.tryGet(serviceAccountKind, s.namespace, s.serviceAccount.name),
     s.pod ? store.tryGet(podKind, s.namespace, s.pod.name) : Promise.resolve(undefined),
   ]);
   const alive = (o: KubeObject | undefined, ref: BoundRef) => !!o && o.metadata.uid === ref.uid && !o.metadata.deletionTimestamp;
-  return alive(sa, s.serviceAccount) && (!s.pod || alive(pod, s.pod));
+  const ok = alive(sa, s.serviceAccount) && (!s.pod || alive(pod, s.pod));
+  if (ok) rememberAlive(key, now);
+  return ok;
 }
 
 /**
@@ -142,6 +147,6 @@ export async function authenticateServiceAccountToken(env: Env, token: string, n
     return undefined;
   }
   const subject = subjectOf(payload);
-  if (!subject || !(await stillBound(env, subject))) return undefined;
+  if (!subject || !(await stillBound(env, subject, now))) return undefined;
   return serviceAccountUser(subject);
 }

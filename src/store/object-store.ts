@@ -3,6 +3,7 @@ import { isEmptyFilter, matchesFilter, type ObjectFilter } from "../api/selector
 import { storageResource } from "../resources/index.ts";
 import { namespaceKind } from "../resources/namespace.ts";
 import { AUDIT_ANNOTATION, podSecurityDecision, podTemplateOf } from "../auth/pod-security.ts";
+import { forgetBoundObject } from "../auth/bound-token-cache.ts";
 import { DEFAULT_SERVICE_ACCOUNT, defaultServiceAccount, serviceAccountKind } from "../resources/serviceaccount.ts";
 import type { KubeObject, ResourceKind } from "../resources/types.ts";
 import { numberSetting, type Env } from "../env.ts";
@@ -370,6 +371,8 @@ export class ObjectStore {
    * are deleted gracefully (the node's agent confirms); everything else goes now.
    */
   async delete(kind: ResourceKind, namespace: string, name: string, opts: DeleteOptions = {}): Promise<{ object: KubeObject; deleted: boolean }> {
+    // tokens bound to a ServiceAccount or pod stop working with it (in this isolate at once)
+    if (kind === serviceAccountKind || (kind.kind === "Pod" && kind.group === "")) forgetBoundObject(namespace, name);
     const current = await this.get(kind, namespace, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid)
