@@ -96,6 +96,8 @@ const PROXY_CLOSE_CONCURRENCY = envInt("BENCH_PROXY_CLOSE_CONCURRENCY", 8);
 /** The pod startup bench: pods per runtime on one node, creates in flight, runtimes, budget per runtime. */
 const PODSTART_PODS = envInt("BENCH_PODSTART_PODS", quick ? 30 : 100);
 const PODSTART_CONCURRENCY = envInt("BENCH_PODSTART_CONCURRENCY", 16);
+/** Pods started one at a time (each create waits for the previous pod to be Running) before the burst. */
+const PODSTART_ONE_AT_A_TIME = envInt("BENCH_PODSTART_ONE_AT_A_TIME", quick ? 10 : 30);
 const PODSTART_RUNTIMES = (process.env.BENCH_PODSTART_RUNTIMES ?? "podman,process").split(",").map((s) => s.trim()).filter(Boolean);
 const PODSTART_BUDGET_MS = envInt("BENCH_PODSTART_BUDGET_S", 150) * 1000;
 /** Target: pod startup p99 on podman below this (the Kubernetes SLO is 5 s). */
@@ -579,14 +581,14 @@ async function benchPodStart(): Promise<void> {
       stack.root,
       { url: cluster.url, token: cluster.token },
       client,
-      { pods: PODSTART_PODS, concurrency: PODSTART_CONCURRENCY, runtimes: PODSTART_RUNTIMES, budgetMs: PODSTART_BUDGET_MS },
+      { pods: PODSTART_PODS, concurrency: PODSTART_CONCURRENCY, oneAtATime: PODSTART_ONE_AT_A_TIME, runtimes: PODSTART_RUNTIMES, budgetMs: PODSTART_BUDGET_MS },
       log,
     );
     results.podstart = { ...r, startupS: stack.startupS };
     results.findings.push(...r.findings);
     for (const row of r.rows)
       if (row.runtime === "podman")
-        results.targets.push({ name: "pod startup p99 ms, 100 pods on one podman node", value: round(row.startup.p99, 0), target: `< ${PODSTART_TARGET_P99_MS}`, met: row.startup.p99 < PODSTART_TARGET_P99_MS });
+        results.targets.push({ name: `pod startup p99 ms, ${row.pods} pods ${row.mode} on one podman node`, value: round(row.startup.p99, 0), target: `< ${PODSTART_TARGET_P99_MS}`, met: row.startup.p99 < PODSTART_TARGET_P99_MS });
   } finally {
     client.close();
     await stopStack();
@@ -603,9 +605,10 @@ function printPodStart(out: string[]): void {
   }
   out.push(
     table(
-      ["runtime", "pods", "Running", "in flight", "s", "pods/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "-> bound p50/p99", "bound -> Running p50/p99"],
+      ["runtime", "mode", "pods", "Running", "in flight", "s", "pods/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "-> bound p50/p99", "bound -> Running p50/p99"],
       p.rows.map((r) => [
         r.runtime,
+        r.mode,
         String(r.pods),
         String(r.running),
         String(r.concurrency),
