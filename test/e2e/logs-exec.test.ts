@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import type { ClientRequest } from "node:http";
+import { request } from "node:https";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -200,5 +202,46 @@ describe("logs and exec through the node tunnel", () => {
     assert.equal(down.code, 0, down.stderr);
     assert.deepEqual(readFileSync(join(local, "back.bin")), data);
     await kubectl(cluster, ["exec", "lines", "--", "rm", "-rf", inPod]);
+  });
+
+  it("100 concurrent log follows each get the lines written after they opened; dropping them leaves the tunnel serving", async () => {
+    const r = await kubectl(cluster, ["apply", "--validate=false", "-f", "-"], { input: JSON.stringify(pod("chatter", NODE, "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.3; done")) });
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor("chatter Running", async () => ((await podJson("chatter"))?.status?.phase === "Running" ? true : undefined));
+    const url = `${cluster.url}/api/v1/namespaces/default/pods/chatter/log?follow=true&tailLines=0`;
+    const requests: ClientRequest[] = [];
+    const firstLine = () =>
+      new Promise<string>((resolve, reject) => {
+        const req = request(url, { rejectUnauthorized: false, agent: false, headers: { authorization: `Bearer ${cluster.token}` } }, (res) => {
+          if (res.statusCode !== 200) return reject(new Error(`follow answered ${res.statusCode}`));
+          let got = "";
+          res.on("data", (d: Buffer) => {
+            got += d.toString();
+            if (got.includes("\n")) resolve(got.split("\n")[0]);
+          });
+          res.on("error", () => undefined);
+        });
+        req.on("error", (e) => reject(e));
+        req.end();
+        requests.push(req);
+      });
+    try {
+      const lines = await Promise.race([
+        Promise.all(Array.from({ length: 100 }, firstLine)),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error("not every follow got a line within 90 s")), 90_000)),
+      ]);
+      assert.equal(lines.length, 100);
+      for (const line of lines) assert.match(line, /^tick \d+$/);
+    } finally {
+      for (const req of requests) req.destroy();
+    }
+    // The tunnel still serves: a fresh log read and an exec right after.
+    const tail = await kubectl(cluster, ["logs", "chatter", "--tail", "1"]);
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.match(tail.stdout, /^tick \d+$/m);
+    const exec = await kubectl(cluster, ["exec", "chatter", "--", "echo", "still-here"]);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.equal(exec.stdout.trim(), "still-here");
+    await kubectl(cluster, ["delete", "pod", "chatter", "--wait=false"]);
   });
 });
