@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { get } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
+import type { RunningAgent } from "../../src/agent/agent.ts";
 import { PROJECT_ROOT, type LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, kubectlSession, onTerminal, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
+import { kubectl, kubectlSession, onTerminal, startCluster, getJson, waitForObject as waitFor, startTestAgent } from "./cluster.ts";
 
 /**
  * The podman runtime against the real local control plane: `kubectl run web
@@ -59,15 +57,7 @@ describe("node agent: podman runtime", () => {
     assert.equal(setup.code, 0, `scripts/setup-podman.sh failed, so podman cannot be tested here:\n${setup.stdout}\n${setup.stderr}`);
     console.log(`# podman ready in ${((Date.now() - began) / 1000).toFixed(1)} s (scripts/setup-podman.sh)`);
     cluster = await startCluster();
-    agent = await startAgent({
-      api: { server: cluster.url, token: cluster.token, insecure: true },
-      name: NODE,
-      runtime: "podman",
-      dataDir: mkdtempSync(join(tmpdir(), "edgeplane-podman-")),
-      statusUpdateMs: 1000,
-      metricsMs: 1000,
-      log: (l) => logs.push(l),
-    });
+    agent = await startTestAgent(cluster, { name: NODE, runtime: "podman", statusUpdateMs: 1000, metricsMs: 1000, log: (l) => logs.push(l) });
   });
 
   after(async () => {

@@ -2,6 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startAgent, type AgentOptions, type RunningAgent } from "../../src/agent/agent.ts";
 import { startLocalCluster, type LocalCluster } from "../../src/cli/local-cluster.ts";
 
 /** One real control plane (wrangler dev, HTTPS) per test file, and real kubectl against it. */
@@ -9,6 +10,18 @@ import { startLocalCluster, type LocalCluster } from "../../src/cli/local-cluste
 export async function startCluster(vars: Record<string, string> = {}): Promise<LocalCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-e2e-"));
   return startLocalCluster({ dataDir, vars, verbose: process.env.EDGEPLANE_VERBOSE === "1" });
+}
+
+/**
+ * A real node agent in the test process, talking to the cluster over HTTPS with the admin token
+ * (or `token`), its data in a fresh temporary directory, quiet unless `log` is given.
+ */
+export function startTestAgent(
+  cluster: LocalCluster,
+  opts: Omit<AgentOptions, "api" | "dataDir" | "log"> & { token?: string; dataDir?: string; log?: AgentOptions["log"] },
+): Promise<RunningAgent> {
+  const { token = cluster.token, dataDir = mkdtempSync(join(tmpdir(), "edgeplane-e2e-agent-")), log = () => {}, ...rest } = opts;
+  return startAgent({ api: { server: cluster.url, token, insecure: true }, dataDir, log, ...rest });
 }
 
 export interface KubectlResult {

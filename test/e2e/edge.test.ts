@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
+import type { RunningAgent } from "../../src/agent/agent.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, ok, startCluster, waitForOutput } from "./cluster.ts";
+import { kubectl, ok, startCluster, waitForOutput, startTestAgent } from "./cluster.ts";
 import { httpdDeployment } from "./httpd-deployment.ts";
 
 /**
@@ -104,13 +101,7 @@ describe("edge: Ingress and LoadBalancer Services served at the Worker", () => {
 
   before(async () => {
     cluster = await startCluster({ API_HOSTS: "api.edgeplane.localhost" });
-    agent = await startAgent({
-      api: { server: cluster.url, token: cluster.token, insecure: true },
-      name: NODE,
-      runtime: "process",
-      dataDir: mkdtempSync(join(tmpdir(), "edgeplane-edge-agent-")),
-      log: () => {},
-    });
+    agent = await startTestAgent(cluster, { name: NODE, runtime: "process" });
     const manifest = [deployment("web", 2), deployment("api", 1), service("web"), service("api"), service("front", "LoadBalancer", "web"), ingress]
       .map((o) => JSON.stringify(o))
       .join("\n");

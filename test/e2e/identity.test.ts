@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
+import type { RunningAgent } from "../../src/agent/agent.ts";
 import { PROJECT_ROOT, type LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, ok, startCluster, waitForObject, waitForOutput } from "./cluster.ts";
+import { kubectl, ok, startCluster, waitForObject, waitForOutput, startTestAgent } from "./cluster.ts";
 
 /**
  * Workload identity with real kubectl: `kubectl create token`, using the token with `--token`
@@ -76,14 +74,7 @@ describe("service-account identity (kubectl)", () => {
     const setup = await sh("bash", [join(PROJECT_ROOT, "scripts", "setup-podman.sh")]);
     assert.equal(setup.code, 0, `scripts/setup-podman.sh failed:\n${setup.stdout}\n${setup.stderr}`);
     const joinToken = JSON.parse(ok(await kubectl(cluster, ["create", "--raw", "/edgeplane/v1/jointokens", "-f", "-"], { input: "{}" })));
-    agent = await startAgent({
-      api: { server: cluster.url, token: joinToken.token, insecure: true },
-      name: NODE,
-      runtime: "podman",
-      dataDir: mkdtempSync(join(tmpdir(), "edgeplane-identity-")),
-      statusUpdateMs: 1000,
-      log: () => {},
-    });
+    agent = await startTestAgent(cluster, { token: joinToken.token, name: NODE, runtime: "podman", statusUpdateMs: 1000 });
     const dir = "/var/run/secrets/kubernetes.io/serviceaccount";
     ok(
       await kubectl(cluster, [

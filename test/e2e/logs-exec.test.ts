@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
+import type { RunningAgent } from "../../src/agent/agent.ts";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, kubectlSession, onTerminal, startCluster, getJson } from "./cluster.ts";
+import { kubectl, kubectlSession, onTerminal, startCluster, getJson, startTestAgent } from "./cluster.ts";
 
 /**
  * Logs and exec through the node tunnel: the real local control plane, a real agent (process
@@ -52,13 +52,7 @@ describe("logs and exec through the node tunnel", () => {
 
   before(async () => {
     cluster = await startCluster();
-    agent = await startAgent({
-      api: { server: cluster.url, token: cluster.token, insecure: true },
-      name: NODE,
-      runtime: "process",
-      dataDir: mkdtempSync(join(tmpdir(), "edgeplane-tunnel-agent-")),
-      log: () => {},
-    });
+    agent = await startTestAgent(cluster, { name: NODE, runtime: "process" });
     const manifest = [
       pod("lines", NODE, "for i in 1 2 3 4 5; do echo line $i; done; sleep 0.5; echo oops >&2; exec sleep 3600"),
       pod("ticker", NODE, "echo start; sleep 3; echo ready-marker; exec sleep 3600"),

@@ -3,9 +3,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startAgent, type RunningAgent } from "../../src/agent/agent.ts";
+import type { RunningAgent } from "../../src/agent/agent.ts";
 import { freePort, type LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, kubectlSession, startCluster, waitForObject } from "./cluster.ts";
+import { kubectl, kubectlSession, startCluster, waitForObject, startTestAgent } from "./cluster.ts";
 
 /**
  * kubectl port-forward (SPDY/3.1 tunneled in a WebSocket) through the node tunnel to a busybox
@@ -34,13 +34,7 @@ describe("kubectl port-forward through the node tunnel", () => {
 
   before(async () => {
     cluster = await startCluster();
-    agent = await startAgent({
-      api: { server: cluster.url, token: cluster.token, insecure: true },
-      name: NODE,
-      runtime: "process",
-      dataDir: mkdtempSync(join(tmpdir(), "edgeplane-pf-agent-")),
-      log: () => {},
-    });
+    agent = await startTestAgent(cluster, { name: NODE, runtime: "process" });
     httpPort = await freePort();
     closedPort = await freePort();
     const www = mkdtempSync(join(tmpdir(), "edgeplane-pf-www-"));
