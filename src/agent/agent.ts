@@ -87,6 +87,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     nodeName: base,
     podCIDR: o.podCIDR,
     hollowStartDelayMs: o.hollowStartDelayMs,
+    log,
   });
   const hollow = runtime.name === "hollow";
   // The runtimes that write container output to the agent's rotating log files.

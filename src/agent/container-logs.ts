@@ -70,7 +70,8 @@ function splitLines(buf: Buffer): { lines: Buffer[]; rest: Buffer } {
   return { lines, rest: buf.subarray(start) };
 }
 
-function readFrom(fd: number, offset: number): Buffer {
+/** What a file holds from `offset` to its end now. */
+export function readFrom(fd: number, offset: number): Buffer {
   const size = fstatSync(fd).size;
   if (size <= offset) return Buffer.alloc(0);
   const buf = Buffer.allocUnsafe(size - offset);

@@ -192,12 +192,14 @@ export class PodNetwork {
     return { ip: addr, netnsPath: `/run/netns/${netns}` };
   }
 
-  /** Removes the pod's namespace and veth pair. */
+  /** Removes the pod's namespace and veth pair (an earlier run's too, when the pod went before taking it back). */
   async teardown(uid: string): Promise<void> {
     await this.pending.get(uid)?.catch(() => {});
-    const p = this.pods.get(uid);
+    const uid8 = uid.replace(/-/g, "").slice(0, 8);
+    const p = this.pods.get(uid) ?? this.stale.get(uid8);
     if (!p) return;
     this.pods.delete(uid);
+    if (this.stale.get(uid8) === p) this.stale.delete(uid8);
     await ip(["netns", "del", p.netns]).catch(() => {});
     await ip(["link", "del", p.veth]).catch(() => {}); // normally gone with its peer
   }

@@ -310,8 +310,12 @@ export class PodWorker {
     const specs = new Map<string, ContainerSpec>([...(this.pod.spec.initContainers ?? []), ...this.pod.spec.containers].map((c) => [c.name, c]));
     let apps = 0;
     for (const rec of [...this.inits, ...this.apps]) {
-      const rc = adopt(this.pod, rec.name, this.deps.logs?.open(this.pod.metadata.uid, rec.name, rec.restartCount));
-      if (!rc) continue;
+      const log = this.deps.logs?.open(this.pod.metadata.uid, rec.name, rec.restartCount);
+      const rc = adopt(this.pod, rec.name, log);
+      if (!rc) {
+        log?.close();
+        continue;
+      }
       rec.restartCount = rc.restartCount;
       rec.everStarted = true;
       if (!rec.init) apps++;
@@ -431,7 +435,8 @@ export class PodWorker {
       await Promise.all([...this.running.values()].map((rc) => rc.stop(grace)));
     }
     if (this.sandbox?.volumeDir) await removeVolumes(this.sandbox.volumeDir, this.tmpfs);
-    if (this.sandbox) await this.deps.runtime.removeSandbox(this.pod);
+    // Without a sandbox of this run: an adopting runtime may still hold the pod's containers of an earlier run (the pod went before they were adopted).
+    if (this.sandbox || this.deps.runtime.adopt) await this.deps.runtime.removeSandbox(this.pod);
     this.deps.logs?.removePod(m.uid);
     this.sandbox = undefined;
     if (!this.gone) {

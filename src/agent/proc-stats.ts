@@ -15,6 +15,8 @@ export interface ProcSample {
   /** utime + stime, in seconds. */
   cpuSeconds: number;
   rssBytes: number;
+  /** When the process started, in clock ticks after boot (field 22): with the pid, names one process (pids are reused). */
+  startTime: number;
 }
 
 /** Parses one /proc/<pid>/stat line (the command may hold spaces and parentheses). */
@@ -23,12 +25,13 @@ export function parseProcStat(line: string): ProcSample | undefined {
   if (close < 0) return undefined;
   const pid = Number(line.slice(0, line.indexOf(" ")));
   const f = line.slice(close + 2).split(" ");
-  // After "(comm)": state(0) ppid(1) pgrp(2) ... utime(11) stime(12) ... rss(21)
+  // After "(comm)": state(0) ppid(1) pgrp(2) ... utime(11) stime(12) ... starttime(19) ... rss(21)
   const pgrp = Number(f[2]);
   const ticks = Number(f[11]) + Number(f[12]);
+  const startTime = Number(f[19]);
   const rss = Number(f[21]);
-  if (![pid, pgrp, ticks, rss].every(Number.isFinite)) return undefined;
-  return { pid, pgrp, cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rss * PAGE_SIZE };
+  if (![pid, pgrp, ticks, startTime, rss].every(Number.isFinite)) return undefined;
+  return { pid, pgrp, cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rss * PAGE_SIZE, startTime };
 }
 
 /** Every process now, as /proc shows it (processes that vanish while reading are skipped). */
@@ -44,6 +47,15 @@ export function readProcesses(): ProcSample[] {
     }
   }
   return out;
+}
+
+/** One process now (undefined: no such process). */
+export function readProcess(pid: number): ProcSample | undefined {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU seconds and resident memory of every process of a process group. */

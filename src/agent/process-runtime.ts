@@ -1,10 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { attachStdin } from "./attach-stdin.ts";
-import { accessSync, constants, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { constants as osConstants } from "node:os";
+import type { LogSink } from "./container-logs.ts";
 import type { Pod } from "./container-record.ts";
 import type { RuntimeInfo } from "./node-status.ts";
 import { podDnsMounts } from "./pod-dns.ts";
@@ -12,10 +13,14 @@ import type { PodNetwork } from "./pod-network.ts";
 import type { Mount } from "./volumes.ts";
 import { rfc3339 } from "./pod-status.ts";
 import { groupUsage, readProcesses } from "./proc-stats.ts";
-import { ttyEnv, ttyResizer, underTty } from "./tty.ts";
+import { DetachedContainer, loadContainerStates } from "./process-container.ts";
+import type { OutputListener } from "./process-output.ts";
+import type { ProcessContainerState } from "./process-state.ts";
+import { resizeTty, ttyEnv, ttyResizer, underTty } from "./tty.ts";
+import type { TerminalSize } from "../tunnel/frames.ts";
 import {
   StartError,
-  type ContainerExit,
+  type AdoptedContainer,
   type ContainerStats,
   type ExecOptions,
   type ExecProcess,
@@ -32,9 +37,15 @@ import {
  * the command must exist on this machine. With a PodNetwork each pod gets its own network
  * namespace and IP (containers enter it with nsenter); without one pods share the host's
  * network (podIP = hostIP).
- * Logs go to the agent's rotating log files (StartRequest.log), else to
- * <data-dir>/pods/<namespace>_<name>_<uid>/<container>/<restart>.log. Exec runs the command
- * inside the container's namespaces (nsenter) with its environment and working directory.
+ * Containers are started detached (process-container.ts: a session of their own, a monitor
+ * that records the exit status, output written to files by the container itself), so they
+ * outlive an agent that dies: the next run on the same data dir adopts the running containers
+ * of pods still bound to the node (same ID, start time, restart count, pod IP) and removes the
+ * rest. A clean stop (close) stops them all, as podman's does.
+ * Logs go to the agent's rotating log files (StartRequest.log, copied from the container's
+ * output files), else to <data-dir>/pods/<namespace>_<name>_<uid>/<container>/<restart>.log.
+ * Exec runs the command inside the container's namespaces (nsenter) with its environment and
+ * working directory.
  */
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -78,25 +89,25 @@ export class ProcessRuntime implements Runtime {
   readonly name = "process";
   private readonly isolation: Isolation;
   private readonly warnings: string[];
-  private readonly running = new Map<ChildProcess, Promise<ContainerExit>>();
-  /** Running containers by "<pod uid>/<container>", for exec. */
+  /** Every running container (stopped on close). */
+  private readonly running = new Set<DetachedContainer>();
+  /** Running containers by "<pod uid>/<container>" (exec, attach, stats). */
   private readonly containers = new Map<string, ContainerProcess>();
   private readonly netns = new Map<string, string>();
+  /** Where each container's directory (state, exit status, raw output) is. */
+  private readonly root: string;
+  private readonly setsid: string;
+  /** Containers an earlier run of the agent started, by pod uid, until adopted or removed. */
+  private readonly found = new Map<string, ProcessContainerState[]>();
+  private readonly kept = new Set<string>();
 
   constructor(
-    private readonly opts: { dataDir: string; hostIP: string; network?: PodNetwork; networkWarning?: string },
+    private readonly opts: { dataDir: string; hostIP: string; network?: PodNetwork; networkWarning?: string; log?: (line: string) => void },
   ) {
     const { isolation, warning } = detectIsolation();
-    // Containers run in their own process groups: never leave them behind when the agent exits.
-    process.once("exit", () => {
-      for (const c of this.running.keys())
-        try {
-          if (c.pid) process.kill(-c.pid, "SIGKILL");
-        } catch {
-          /* gone */
-        }
-    });
     this.isolation = isolation;
+    this.root = join(opts.dataDir, "process-containers");
+    this.setsid = lookPath("setsid", DEFAULT_PATH) ?? "setsid";
     this.warnings = [
       "process runtime: images are not pulled, each container's command runs from this machine's filesystem",
       ...(opts.network ? [] : [opts.networkWarning ?? "pods share the host network (podIP = hostIP)"]),
@@ -114,6 +125,52 @@ export class ProcessRuntime implements Runtime {
     return join(this.opts.dataDir, "pods", `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid}`);
   }
 
+  /** Finds the containers an earlier run of the agent left (adopted, or removed once the pods are known); returns how many. */
+  discover(): number {
+    const states = loadContainerStates(this.root, this.opts.log);
+    for (const s of states) this.found.set(s.podUid, [...(this.found.get(s.podUid) ?? []), s]);
+    return states.length;
+  }
+
+  keep(podUid: string): void {
+    this.kept.add(podUid);
+  }
+
+  /**
+   * The newest container of this pod and name from an earlier run, taken over (still running, or
+   * ended meanwhile: then its exit is reported at once); older ones of that name are removed.
+   */
+  adopt(pod: Pod, container: string, log?: LogSink): AdoptedContainer | undefined {
+    const all = this.found.get(pod.metadata.uid) ?? [];
+    const mine = all.filter((s) => s.container === container).sort((a, b) => b.restartCount - a.restartCount);
+    if (!mine.length) return undefined;
+    this.found.set(pod.metadata.uid, all.filter((s) => s.container !== container));
+    for (const older of mine.slice(1)) void this.discard(older, 0);
+    const state = mine[0];
+    const c = DetachedContainer.adopt(this.root, state, log);
+    return { ...this.track(`${pod.metadata.uid}/${container}`, c, false), restartCount: state.restartCount };
+  }
+
+  /** Stops (with its grace period, at most 30 s) and removes a container of an earlier run that nothing adopts. */
+  private async discard(state: ProcessContainerState, graceSeconds: number): Promise<void> {
+    await DetachedContainer.adopt(this.root, state).stop(Math.min(graceSeconds, 30));
+  }
+
+  /**
+   * Removes what the earlier run left for pods no longer here: stops their containers (with the
+   * pod's grace period), removes their directories and network namespaces; returns how many
+   * containers. A kept pod's are left to it (its worker adopts them).
+   */
+  async finishAdoption(): Promise<number> {
+    const leftovers = [...this.found].filter(([uid]) => !this.kept.has(uid)).flatMap(([, states]) => states);
+    for (const s of leftovers) this.found.delete(s.podUid);
+    await Promise.all(leftovers.map((s) => this.discard(s, s.graceSeconds)));
+    const pods = join(this.opts.dataDir, "pods");
+    for (const d of existsSync(pods) ? readdirSync(pods) : []) if (!this.kept.has(d.slice(d.lastIndexOf("_") + 1))) await removeTree(join(pods, d));
+    await this.opts.network?.releaseStale(this.kept);
+    return leftovers.length;
+  }
+
   async createSandbox(pod: Pod): Promise<PodSandbox> {
     mkdirSync(this.podDir(pod), { recursive: true });
     const volumeDir = join(this.podDir(pod), "volumes");
@@ -124,6 +181,10 @@ export class ProcessRuntime implements Runtime {
   }
 
   async removeSandbox(pod: Pod): Promise<void> {
+    // Containers of an earlier run the pod's worker did not adopt (it was being deleted).
+    const left = this.found.get(pod.metadata.uid) ?? [];
+    this.found.delete(pod.metadata.uid);
+    await Promise.all(left.map((s) => this.discard(s, s.graceSeconds)));
     rmSync(this.podDir(pod), { recursive: true, force: true });
     this.netns.delete(pod.metadata.uid);
     await this.opts.network?.teardown(pod.metadata.uid);
@@ -158,107 +219,67 @@ export class ProcessRuntime implements Runtime {
     // The pod's network namespace: nsenter joins it before unshare makes the others.
     const netns = this.netns.get(pod.metadata.uid);
     const full = netns ? ["nsenter", `--net=${netns}`, "--", ...isolated] : isolated;
-    let child: ChildProcess;
-    const sink = req.log;
-    const attached = new Set<OutputListener>();
-    if (sink) {
-      child = spawn(full[0], full.slice(1), { cwd, env: container.tty ? ttyEnv(env) : env, stdio: [keepStdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
-      child.stdin?.on("error", () => {});
-      child.stdout!.on("data", (d: Buffer) => {
-        sink.write("stdout", d);
-        for (const l of attached) l("stdout", d);
-      });
-      child.stderr!.on("data", (d: Buffer) => {
-        sink.write("stderr", d);
-        for (const l of attached) l("stderr", d);
-      });
-      child.once("close", () => sink.close());
-      child.once("error", () => sink.close());
-    } else {
-      const log = openSync(join(logDir, `${req.restartCount}.log`), "a");
-      try {
-        // Its own process group: a Ctrl-C meant for the agent does not reach containers (the agent
-        // stops them, with their grace period); SIGKILL to the group takes every process of it.
-        child = spawn(full[0], full.slice(1), { cwd, env, stdio: ["ignore", log, log], detached: true });
-      } finally {
-        closeSync(log);
-      }
-    }
-    const id = randomBytes(16).toString("hex");
-    const startedAt = rfc3339(Date.now());
-    const exited = new Promise<ContainerExit>((resolve) => {
-      child.once("error", (e) => {
-        this.running.delete(child);
-        resolve({ exitCode: 128, reason: "StartError", message: e.message, finishedAt: rfc3339(Date.now()) });
-      });
-      child.once("exit", (code, signal) => {
-        this.running.delete(child);
-        const signo = signalNumber(signal);
-        const exitCode = code ?? 128 + (signo ?? 9);
-        resolve({ exitCode, ...(signo ? { signal: signo } : {}), reason: exitCode === 0 ? "Completed" : "Error", finishedAt: rfc3339(Date.now()) });
-      });
+    const c = DetachedContainer.start({
+      root: this.root,
+      state: {
+        version: 1,
+        id: randomBytes(16).toString("hex"),
+        podUid: pod.metadata.uid,
+        namespace: pod.metadata.namespace,
+        pod: pod.metadata.name,
+        container: container.name,
+        restartCount: req.restartCount,
+        startedAt: rfc3339(Date.now()),
+        isolated: !!this.isolation,
+        cwd,
+        env,
+        tty: !!container.tty,
+        graceSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
+      },
+      spawnEnv: container.tty ? ttyEnv(env) : env,
+      argv: full,
+      setsid: this.setsid,
+      stdin: keepStdin,
+      sink: req.log,
+      logFile: join(logDir, `${req.restartCount}.log`),
     });
-    this.running.set(child, exited);
-    const key = `${pod.metadata.uid}/${container.name}`;
-    const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
-    this.containers.set(key, { child, env, cwd, closed, ...(sink ? { attached } : {}), stdinOnce: !!container.stdinOnce, tty: !!container.tty });
-    void exited.then(() => {
-      if (this.containers.get(key)?.child === child) this.containers.delete(key);
-    });
-    const stop = (graceSeconds: number) => this.stopChild(child, exited, graceSeconds);
-    return { containerID: `process://${id}`, imageID: "", startedAt, exited, stop, ...(warnings.length ? { warnings } : {}) };
+    const rc = this.track(`${pod.metadata.uid}/${container.name}`, c, !!container.stdinOnce);
+    return { ...rc, ...(warnings.length ? { warnings } : {}) };
   }
 
-  /** SIGTERM to the container's main process (inside the namespace), SIGKILL to all of it after the grace period. */
-  private async stopChild(child: ChildProcess, exited: Promise<ContainerExit>, graceSeconds: number): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    const pid = child.pid;
-    const target = this.isolation ? innerPid(pid) : pid;
-    try {
-      if (graceSeconds > 0 && target !== undefined) process.kill(target, "SIGTERM");
-    } catch {
-      /* gone */
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const killed = new Promise<void>((r) => {
-      timer = setTimeout(() => {
-        // unshare --kill-child: its death takes the namespace's init, and with it every process inside.
-        try {
-          process.kill(-pid, "SIGKILL");
-        } catch {
-          /* gone */
-        }
-        r();
-      }, graceSeconds * 1000);
+  /** Follows a started or adopted container: exec, attach, stats, close. */
+  private track(key: string, c: DetachedContainer, stdinOnce: boolean): RunningContainer {
+    this.running.add(c);
+    this.containers.set(key, { c, stdinOnce });
+    void c.exited.then(() => {
+      this.running.delete(c);
+      if (this.containers.get(key)?.c === c) this.containers.delete(key);
     });
-    await Promise.race([exited, killed]);
-    clearTimeout(timer);
-    await exited;
+    return { containerID: `process://${c.state.id}`, imageID: "", startedAt: c.state.startedAt, exited: c.exited, stop: (grace) => c.stop(grace) };
   }
 
   async attach(o: Omit<ExecOptions, "command">): Promise<ExecProcess> {
     const c = this.containers.get(`${o.podUid}/${o.container}`);
-    if (!c || c.child.exitCode !== null || c.child.signalCode !== null)
-      throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
-    if (!c.attached) throw new StartError("AttachUnavailable", `container "${o.container}" writes its output straight to a file: nothing to attach to`);
+    if (!c || !c.c.running) throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
+    if (!c.c.listeners) throw new StartError("AttachUnavailable", `container "${o.container}" writes its output straight to a file: nothing to attach to`);
     return attachTo(c, o.stdin);
   }
 
   async exec(o: ExecOptions): Promise<ExecProcess> {
     const c = this.containers.get(`${o.podUid}/${o.container}`);
-    if (!c || c.child.pid === undefined || c.child.exitCode !== null || c.child.signalCode !== null)
-      throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
+    if (!c || !c.c.running) throw new StartError("ContainerNotRunning", `container not found ("${o.container}"): it is not running`);
+    const { cwd, env: cenv, isolated } = c.c.state;
     // The terminal is made inside the container's namespaces: a shell's job control sees its process groups.
     let argv = o.tty ? underTty(o.command) : o.command;
-    if (this.isolation) {
-      const target = innerPid(c.child.pid);
+    if (isolated) {
+      const target = c.c.initPid();
       if (target === undefined) throw new StartError("ContainerNotRunning", `container "${o.container}" is not running yet`);
-      const user = this.isolation.flags.includes("--user") ? ["--user", "--preserve-credentials"] : [];
-      argv = ["nsenter", `--target=${target}`, ...user, "--pid", "--mount", "--uts", "--ipc", "--net", `--wd=${c.cwd}`, "--", ...argv];
+      const user = this.isolation?.flags.includes("--user") ? ["--user", "--preserve-credentials"] : [];
+      argv = ["nsenter", `--target=${target}`, ...user, "--pid", "--mount", "--uts", "--ipc", "--net", `--wd=${cwd}`, "--", ...argv];
     }
-    const env = o.tty ? ttyEnv(c.env) : c.env;
+    const env = o.tty ? ttyEnv(cenv) : cenv;
     // A terminal reads its input from script's stdin: it gets a pipe even without -i (never EOF at once).
-    const child = spawn(argv[0], argv.slice(1), { cwd: c.cwd, env, stdio: [o.stdin || o.tty ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: [o.stdin || o.tty ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
     const exited = new Promise<number>((resolve) => {
       child.once("error", (e) => {
         child.stderr?.push(`exec: ${e.message}\n`);
@@ -282,59 +303,74 @@ export class ProcessRuntime implements Runtime {
     };
   }
 
-  /** Each container is one process group (spawned detached): its processes' CPU and memory. */
+  /** Each container is one session and process group (setsid): its processes' CPU and memory. */
   async stats(): Promise<ContainerStats[]> {
     const processes = readProcesses();
     const out: ContainerStats[] = [];
     for (const [key, c] of this.containers) {
-      if (c.child.pid === undefined) continue;
+      const pid = c.c.mainPid();
+      if (pid === undefined) continue;
       const slash = key.indexOf("/");
-      out.push({ podUid: key.slice(0, slash), container: key.slice(slash + 1), ...groupUsage(processes, c.child.pid) });
+      out.push({ podUid: key.slice(0, slash), container: key.slice(slash + 1), ...groupUsage(processes, pid) });
     }
     return out;
   }
 
+  /** Agent shutdown: stops every container (grace 0), an earlier run's not adopted too, and removes the pods' namespaces. */
   async close(): Promise<void> {
-    await Promise.all([...this.running].map(([c, exited]) => this.stopChild(c, exited, 0)));
+    const leftovers = [...this.found.values()].flat();
+    this.found.clear();
+    await Promise.all([...[...this.running].map((c) => c.stop(0)), ...leftovers.map((s) => this.discard(s, 0))]);
     await this.opts.network?.close();
   }
 }
 
-type OutputListener = (stream: "stdout" | "stderr", data: Buffer) => void;
-
 interface ContainerProcess {
-  child: ChildProcess;
-  env: Record<string, string>;
-  cwd: string;
-  /** Settles when the container has ended and its output is drained. */
-  closed: Promise<void>;
-  /** Live output listeners (attach sessions); absent when the output goes straight to a file. */
-  attached?: Set<OutputListener>;
+  c: DetachedContainer;
   stdinOnce: boolean;
-  tty: boolean;
 }
 
 /**
  * An attach session: the container's output from now on, its stdin (never ended by the session
  * unless stdinOnce), its terminal's resize. Detaching (kill) leaves the container running.
  */
-function attachTo(c: ContainerProcess, withStdin: boolean): ExecProcess {
+function attachTo({ c, stdinOnce }: ContainerProcess, withStdin: boolean): ExecProcess {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const listener: OutputListener = (which, data) => (which === "stdout" ? stdout : stderr).write(data);
-  c.attached!.add(listener);
+  c.listeners!.add(listener);
   let detach!: () => void;
   const detached = new Promise<void>((resolve) => (detach = resolve));
-  const exited = Promise.race([c.closed, detached]).then(() => {
-    c.attached!.delete(listener);
-    if (stdin && c.stdinOnce) target?.end();
+  const exited = Promise.race([c.exited, detached]).then(() => {
+    c.listeners!.delete(listener);
+    if (stdin && stdinOnce) target?.end();
     stdout.end();
     stderr.end();
     return 0;
   });
-  const target = c.child.stdin;
-  const stdin = withStdin && target && !target.writableEnded ? attachStdin(target, c.stdinOnce) : undefined;
-  return { stdin, stdout, stderr, exited, kill: detach, ...(c.tty ? { resize: ttyResizer(c.child) } : {}) };
+  const target = c.stdin;
+  const stdin = withStdin && target && !target.writableEnded ? attachStdin(target, stdinOnce) : undefined;
+  const resize = (size: TerminalSize) => {
+    const pid = c.mainPid();
+    return pid === undefined ? Promise.resolve(false) : resizeTty(pid, size);
+  };
+  return { stdin, stdout, stderr, exited, kill: detach, ...(c.state.tty ? { resize } : {}) };
+}
+
+/** Unmounts what is mounted under `dir` (a pod's tmpfs volumes), then removes it. */
+async function removeTree(dir: string): Promise<void> {
+  let mounts: string[] = [];
+  try {
+    mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m) => m?.startsWith(`${dir}/`));
+  } catch {
+    /* not Linux */
+  }
+  for (const m of mounts.sort((a, b) => b.length - a.length)) await new Promise((r) => execFile("umount", [m], { timeout: 10_000 }, r));
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* something still mounted there */
+  }
 }
 
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -363,14 +399,4 @@ export function bindMounts(mounts: Mount[], isolated: boolean): { script: string
     script += `{ mount --bind ${sq(m.hostPath)} ${t}${ro}; } || echo "edgeplane: could not mount a volume at "${t} >&2; `;
   }
   return { script, warnings };
-}
-
-/** The first child of unshare --fork: the container's PID 1, as the host sees it. */
-function innerPid(pid: number): number | undefined {
-  try {
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
-    return children.length ? Number(children[0]) : undefined;
-  } catch {
-    return undefined;
-  }
 }

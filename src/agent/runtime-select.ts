@@ -24,13 +24,13 @@ export interface RuntimeChoice {
 
 export async function selectRuntime(
   wanted: RuntimeName | "auto",
-  opts: { dataDir: string; hostIP: string; nodeName: string; podCIDR?: string; hollowStartDelayMs?: number },
+  opts: { dataDir: string; hostIP: string; nodeName: string; podCIDR?: string; hollowStartDelayMs?: number; log?: (line: string) => void },
 ): Promise<RuntimeChoice> {
   if (wanted === "hollow") return { runtime: new HollowRuntime(opts.hollowStartDelayMs ?? 0), note: "runtime hollow (starts nothing)" };
   const unavailable = wanted === "process" ? undefined : podmanUnavailable();
   if (wanted === "podman" && unavailable) throw new Error(`--runtime podman: ${unavailable}; use --runtime process`);
-  // Namespaces of an earlier run stay until the first pod list says which pods are still here (adoption).
-  const { network, warning } = await PodNetwork.open(opts.nodeName, opts.podCIDR, { keepStale: wanted !== "process" && !unavailable });
+  // Namespaces of an earlier run stay until the first pod list says which pods are still here (adoption: both runtimes).
+  const { network, warning } = await PodNetwork.open(opts.nodeName, opts.podCIDR, { keepStale: true });
   const netNote = network ? `pod IPs from ${network.cidr} on bridge ${network.bridge}` : warning!;
   if (!unavailable && wanted !== "process") {
     const runtime = new PodmanRuntime({
@@ -44,7 +44,12 @@ export async function selectRuntime(
     const found = await runtime.discover();
     return { runtime, network, note: `runtime podman ${podmanVersion().version}; ${netNote}${found ? `; ${found} container(s) left by an earlier run: running ones of pods still here are adopted, the rest removed` : ""}` };
   }
-  const runtime = new ProcessRuntime({ dataDir: opts.dataDir, hostIP: opts.hostIP, network, networkWarning: warning });
+  const runtime = new ProcessRuntime({ dataDir: opts.dataDir, hostIP: opts.hostIP, network, networkWarning: warning, log: opts.log });
   const why = wanted === "auto" ? ` (podman not used: ${unavailable})` : "";
-  return { runtime, network, note: `runtime process${why}; ${netNote}; ${runtime.info().warnings.join("; ")}` };
+  const found = runtime.discover();
+  return {
+    runtime,
+    network,
+    note: `runtime process${why}; ${netNote}; ${runtime.info().warnings.join("; ")}${found ? `; ${found} container(s) left by an earlier run: those of pods still here are adopted, the rest stopped and removed` : ""}`,
+  };
 }

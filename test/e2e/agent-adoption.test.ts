@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PROJECT_ROOT, type LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, ok, startCluster, getJson, waitForObject as waitFor } from "./cluster.ts";
+import { kubectl, ok, startAgentProcess, startCluster, getJson, waitForObject as waitFor, type AgentProcess } from "./cluster.ts";
 
 /**
  * Container adoption after an agent restart (podman runtime): the agent runs as its own process
@@ -28,25 +28,14 @@ const containersOf = (uid: string, all = false) =>
 
 describe("node agent: adoption after a restart (podman)", () => {
   let cluster: LocalCluster;
-  let agent: ChildProcess | undefined;
+  let agent: AgentProcess | undefined;
   const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-adopt-"));
   let output = "";
 
-  const startAgentProcess = () => {
-    const child = spawn(
-      join(PROJECT_ROOT, "node_modules", ".bin", "node"),
-      ["--import", "tsx", join(PROJECT_ROOT, "src", "cli", "main.ts"), "agent", "--server", cluster.url, "--token", cluster.token, "--name", NODE, "--runtime", "podman", "--data-dir", dataDir],
-      { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    child.stdout!.on("data", (d) => (output += d));
-    child.stderr!.on("data", (d) => (output += d));
-    return child;
-  };
+  const startAgent = () => startAgentProcess(cluster, { name: NODE, runtime: "podman", dataDir });
   const killAgent = async (signal: NodeJS.Signals) => {
-    const a = agent!;
-    const exited = new Promise((r) => a.once("exit", r));
-    a.kill(signal);
-    await exited;
+    await agent!.kill(signal);
+    output += agent!.output();
     agent = undefined;
   };
 
@@ -62,7 +51,7 @@ describe("node agent: adoption after a restart (podman)", () => {
   });
 
   it("keeps a running container across a SIGKILL of the agent; removes the container of a pod deleted meanwhile", async () => {
-    agent = startAgentProcess();
+    agent = startAgent();
     const pod = (name: string) => ({
       apiVersion: "v1",
       kind: "Pod",
@@ -80,7 +69,7 @@ describe("node agent: adoption after a restart (podman)", () => {
     assert.deepEqual(containersOf(before.metadata.uid), [id], "the container outlives the agent");
     ok(await kubectl(cluster, ["delete", "pod", "gone", "--force", "--grace-period=0"]));
 
-    agent = startAgentProcess();
+    agent = startAgent();
     const goneId = gone.status.containerStatuses[0].containerID.replace("podman://", "");
     const deadline = Date.now() + 60_000;
     while (containersOf(gone.metadata.uid, true).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
@@ -95,7 +84,7 @@ describe("node agent: adoption after a restart (podman)", () => {
     assert.deepEqual(now.state, status.state, "still running since the same startedAt");
     assert.equal(after.status.podIP, before.status.podIP);
     assert.deepEqual(containersOf(before.metadata.uid), [id]);
-    assert.match(output, /adopted container main/);
+    assert.match(output + agent!.output(), /adopted container main/);
     // Still managed: exec reaches it, and deleting the pod stops it.
     assert.equal(ok(await kubectl(cluster, ["exec", "stay", "--", "echo", "hi"])), "hi\n");
     ok(await kubectl(cluster, ["delete", "pod", "stay", "--wait=true"]));

@@ -1,9 +1,9 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgent, type AgentOptions, type RunningAgent } from "../../src/agent/agent.ts";
-import { startLocalCluster, type LocalCluster } from "../../src/cli/local-cluster.ts";
+import { PROJECT_ROOT, startLocalCluster, type LocalCluster } from "../../src/cli/local-cluster.ts";
 
 /** One real control plane (wrangler dev, HTTPS) per test file, and real kubectl against it. */
 
@@ -22,6 +22,34 @@ export function startTestAgent(
 ): Promise<RunningAgent> {
   const { token = cluster.token, dataDir = mkdtempSync(join(tmpdir(), "edgeplane-e2e-agent-")), log = () => {}, ...rest } = opts;
   return startAgent({ api: { server: cluster.url, token, insecure: true }, dataDir, log, ...rest });
+}
+
+/** An `edgeplane agent` run as a process of its own (so a test can SIGKILL it), its output collected. */
+export interface AgentProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Sends `signal` and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+export function startAgentProcess(cluster: LocalCluster, o: { name: string; runtime: string; dataDir: string }): AgentProcess {
+  const child = spawn(
+    join(PROJECT_ROOT, "node_modules", ".bin", "node"),
+    ["--import", "tsx", join(PROJECT_ROOT, "src", "cli", "main.ts"), "agent", "--server", cluster.url, "--token", cluster.token, "--name", o.name, "--runtime", o.runtime, "--data-dir", o.dataDir],
+    { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  return {
+    child,
+    output: () => output,
+    kill: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
 }
 
 export interface KubectlResult {

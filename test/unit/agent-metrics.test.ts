@@ -6,15 +6,15 @@ import { nodeRule } from "../../src/auth/node-authorizer.ts";
 describe("proc stats", () => {
   it("parses /proc/<pid>/stat, with spaces and parentheses in the command", () => {
     const line = "4242 (sh (x) y) S 1 4240 4240 0 -1 4194560 120 0 0 0 250 50 0 0 20 0 1 0 100 5000000 300 18446744073709551615";
-    expect(parseProcStat(line)).toEqual({ pid: 4242, pgrp: 4240, cpuSeconds: 3, rssBytes: 300 * 4096 });
+    expect(parseProcStat(line)).toEqual({ pid: 4242, pgrp: 4240, cpuSeconds: 3, rssBytes: 300 * 4096, startTime: 100 });
     expect(parseProcStat("garbage")).toBeUndefined();
   });
 
   it("sums a process group", () => {
     const ps = [
-      { pid: 1, pgrp: 1, cpuSeconds: 1, rssBytes: 10 },
-      { pid: 2, pgrp: 2, cpuSeconds: 2, rssBytes: 20 },
-      { pid: 3, pgrp: 2, cpuSeconds: 0.5, rssBytes: 5 },
+      { pid: 1, pgrp: 1, cpuSeconds: 1, rssBytes: 10, startTime: 0 },
+      { pid: 2, pgrp: 2, cpuSeconds: 2, rssBytes: 20, startTime: 0 },
+      { pid: 3, pgrp: 2, cpuSeconds: 0.5, rssBytes: 5, startTime: 0 },
     ];
     expect(groupUsage(ps, 2)).toEqual({ cpuSeconds: 2.5, memoryBytes: 25 });
   });
