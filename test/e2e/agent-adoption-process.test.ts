@@ -11,7 +11,7 @@ import { kubectl, ok, startAgentProcess, startCluster, getJson, waitForObject as
  * (`edgeplane agent --runtime process`), is killed with SIGKILL while pods run, and started again
  * on the same data dir: a pod's container keeps running (its output written meanwhile reaches
  * `kubectl logs`), with the same container ID, startedAt, restartCount and pod IP; the container
- * of a pod deleted while the agent was down is stopped and removed; a container adopted while
+ * of a pod deleted while the agent was down (forced, or gracefully) is stopped (SIGTERM first) and removed; a container adopted while
  * running that exits later has its exit code reported; a clean stop stops everything.
  */
 
@@ -88,7 +88,9 @@ describe("node agent: adoption after a restart (process runtime)", () => {
     });
     const manifests = [
       pod("stay", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done"),
-      pod("gone", "sleep 3600"),
+      // Deleted while no agent runs: stopped gracefully (SIGTERM first: it leaves a mark).
+      pod("gone", `trap 'touch ${dataDir}/gone-stopped; exit 0' TERM; while true; do sleep 0.2; done`),
+      pod("draining", `trap 'touch ${dataDir}/draining-stopped; exit 0' TERM; while true; do sleep 0.2; done`),
       // Exits with 7 once the test says so (after its adoption).
       pod("exits", `while [ ! -e ${trigger} ]; do sleep 0.2; done; exit 7`, "Never"),
     ];
@@ -97,22 +99,29 @@ describe("node agent: adoption after a restart (process runtime)", () => {
     const before = await waitFor(cluster, ["pod", "stay"], running, "stay Running", 90_000);
     const gone = await waitFor(cluster, ["pod", "gone"], running, "gone Running", 90_000);
     const exits = await waitFor(cluster, ["pod", "exits"], running, "exits Running", 90_000);
+    const draining = await waitFor(cluster, ["pod", "draining"], running, "draining Running", 90_000);
     const idOf = (p: Json) => p.status.containerStatuses[0].containerID.replace("process://", "");
     const states = containerStates(dataDir);
     const monitor = (p: Json) => states.get(idOf(p))!.monitorPid as number;
-    for (const p of [before, gone, exits]) assert.ok(states.has(idOf(p)), `state of ${p.metadata.name}'s container`);
-    assert.ok(alive(monitor(before)) && alive(monitor(gone)) && alive(monitor(exits)));
+    for (const p of [before, gone, exits, draining]) assert.ok(states.has(idOf(p)), `state of ${p.metadata.name}'s container`);
+    assert.ok([before, gone, exits, draining].every((p) => alive(monitor(p))));
     let beforeKill: number[] = [];
     await until("stay's output in kubectl logs", async () => (beforeKill = await ticks(cluster, "stay")).length > 0);
 
     await killAgent("SIGKILL");
-    assert.ok(alive(monitor(before)) && alive(monitor(gone)) && alive(monitor(exits)), "the containers outlive the agent");
+    assert.ok([before, gone, exits, draining].every((p) => alive(monitor(p))), "the containers outlive the agent");
     ok(await kubectl(cluster, ["delete", "pod", "gone", "--force", "--grace-period=0"]));
+    // Deleted gracefully: it stays in the API (terminating) until the agent has stopped its container.
+    ok(await kubectl(cluster, ["delete", "pod", "draining", "--wait=false"]));
     // A while without an agent: stay's output goes on into its files.
     await new Promise((r) => setTimeout(r, 2000));
 
     agent = startAgent();
     await until("the deleted pod's container stopped and removed", () => !alive(monitor(gone)) && !containerStates(dataDir).has(idOf(gone)));
+    assert.ok(existsSync(join(dataDir, "gone-stopped")), "the force-deleted pod's container got SIGTERM first");
+    await waitFor(cluster, ["pod", "draining"], (o) => o === undefined, "draining deleted once its container stopped");
+    assert.ok(!alive(monitor(draining)) && !containerStates(dataDir).has(idOf(draining)));
+    assert.ok(existsSync(join(dataDir, "draining-stopped")), "the terminating pod's container got SIGTERM first");
     const status = before.status.containerStatuses[0];
     // The agent reports again (its status writes continue), with the same containers.
     await waitFor(cluster, ["node", NODE], (n) => Date.parse(n?.status?.conditions?.find((c: Json) => c.type === "Ready")?.lastHeartbeatTime ?? "") > Date.parse(status.state.running.startedAt), "node re-registered");
