@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, ok, startAgentProcess, startCluster, getJson, waitForObject as waitFor, type AgentProcess } from "./cluster.ts";
+import { kubectl, ok, agentProcess, startCluster, getJson, waitForObject as waitFor, type AgentProcess } from "./cluster.ts";
 
 /**
  * Container adoption after an agent restart (process runtime): the agent runs as its own process
@@ -58,28 +58,22 @@ async function ticks(cluster: LocalCluster, pod: string): Promise<number[]> {
 
 describe("node agent: adoption after a restart (process runtime)", () => {
   let cluster: LocalCluster;
-  let agent: AgentProcess | undefined;
+  let agent: AgentProcess;
   const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-adopt-proc-"));
   const trigger = join(dataDir, "go");
-  let output = "";
-  const startAgent = () => startAgentProcess(cluster, { name: NODE, runtime: "process", dataDir });
-  const killAgent = async (signal: NodeJS.Signals) => {
-    await agent!.kill(signal);
-    output += agent!.output();
-    agent = undefined;
-  };
 
   before(async () => {
     cluster = await startCluster();
+    agent = agentProcess(cluster, { name: NODE, runtime: "process", dataDir });
   });
 
   after(async () => {
-    if (agent) await killAgent("SIGTERM");
+    await agent?.kill("SIGTERM");
     await cluster?.stop();
   });
 
   it("keeps running containers across a SIGKILL of the agent, stops a pod deleted meanwhile, reports a later exit, stops all on a clean stop", async () => {
-    agent = startAgent();
+    agent.start();
     const pod = (name: string, script: string, restartPolicy = "Always") => ({
       apiVersion: "v1",
       kind: "Pod",
@@ -108,7 +102,7 @@ describe("node agent: adoption after a restart (process runtime)", () => {
     let beforeKill: number[] = [];
     await until("stay's output in kubectl logs", async () => (beforeKill = await ticks(cluster, "stay")).length > 0);
 
-    await killAgent("SIGKILL");
+    await agent.kill("SIGKILL");
     assert.ok([before, gone, exits, draining].every((p) => alive(monitor(p))), "the containers outlive the agent");
     ok(await kubectl(cluster, ["delete", "pod", "gone", "--force", "--grace-period=0"]));
     // Deleted gracefully: it stays in the API (terminating) until the agent has stopped its container.
@@ -116,7 +110,7 @@ describe("node agent: adoption after a restart (process runtime)", () => {
     // A while without an agent: stay's output goes on into its files.
     await new Promise((r) => setTimeout(r, 2000));
 
-    agent = startAgent();
+    agent.start();
     await until("the deleted pod's container stopped and removed", () => !alive(monitor(gone)) && !containerStates(dataDir).has(idOf(gone)));
     assert.ok(existsSync(join(dataDir, "gone-stopped")), "the force-deleted pod's container got SIGTERM first");
     await waitFor(cluster, ["pod", "draining"], (o) => o === undefined, "draining deleted once its container stopped");
@@ -125,7 +119,7 @@ describe("node agent: adoption after a restart (process runtime)", () => {
     const status = before.status.containerStatuses[0];
     // The agent reports again (its status writes continue), with the same containers.
     await waitFor(cluster, ["node", NODE], (n) => Date.parse(n?.status?.conditions?.find((c: Json) => c.type === "Ready")?.lastHeartbeatTime ?? "") > Date.parse(status.state.running.startedAt), "node re-registered");
-    await until("adopted", () => /adopted container main/.test(agent!.output()) && agent!.output().match(/adopted container main/g)!.length >= 2);
+    await until("stay and exits adopted", () => (agent.output().match(/adopted container main/g) ?? []).length >= 2);
     const after = (await getJson(cluster, ["pod", "stay"]))!;
     const now = after.status.containerStatuses[0];
     assert.equal(now.containerID, status.containerID);
@@ -152,7 +146,7 @@ describe("node agent: adoption after a restart (process runtime)", () => {
     await until("the exited container's directory removed", () => !containerStates(dataDir).has(idOf(exits)));
 
     // A clean stop (SIGTERM) stops every container, as podman's does.
-    await killAgent("SIGTERM");
+    await agent.kill("SIGTERM");
     assert.ok(!alive(monitor(before)), "stay's container stopped with the agent");
     assert.equal(containerStates(dataDir).size, 0);
   });

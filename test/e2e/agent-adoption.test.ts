@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PROJECT_ROOT, type LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, ok, startAgentProcess, startCluster, getJson, waitForObject as waitFor, type AgentProcess } from "./cluster.ts";
+import { kubectl, ok, agentProcess, startCluster, getJson, waitForObject as waitFor, type AgentProcess } from "./cluster.ts";
 
 /**
  * Container adoption after an agent restart (podman runtime): the agent runs as its own process
@@ -28,30 +28,23 @@ const containersOf = (uid: string, all = false) =>
 
 describe("node agent: adoption after a restart (podman)", () => {
   let cluster: LocalCluster;
-  let agent: AgentProcess | undefined;
+  let agent: AgentProcess;
   const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-adopt-"));
-  let output = "";
-
-  const startAgent = () => startAgentProcess(cluster, { name: NODE, runtime: "podman", dataDir });
-  const killAgent = async (signal: NodeJS.Signals) => {
-    await agent!.kill(signal);
-    output += agent!.output();
-    agent = undefined;
-  };
 
   before(async () => {
     const setup = await sh("bash", [join(PROJECT_ROOT, "scripts", "setup-podman.sh")]);
     assert.equal(setup.code, 0, `scripts/setup-podman.sh failed:\n${setup.stdout}\n${setup.stderr}`);
     cluster = await startCluster();
+    agent = agentProcess(cluster, { name: NODE, runtime: "podman", dataDir });
   });
 
   after(async () => {
-    if (agent) await killAgent("SIGTERM");
+    await agent?.kill("SIGTERM");
     await cluster?.stop();
   });
 
   it("keeps a running container across a SIGKILL of the agent; removes the container of a pod deleted meanwhile", async () => {
-    agent = startAgent();
+    agent.start();
     const pod = (name: string) => ({
       apiVersion: "v1",
       kind: "Pod",
@@ -65,11 +58,11 @@ describe("node agent: adoption after a restart (podman)", () => {
     const id = status.containerID.replace("podman://", "");
     assert.deepEqual(containersOf(before.metadata.uid), [id]);
 
-    await killAgent("SIGKILL");
+    await agent.kill("SIGKILL");
     assert.deepEqual(containersOf(before.metadata.uid), [id], "the container outlives the agent");
     ok(await kubectl(cluster, ["delete", "pod", "gone", "--force", "--grace-period=0"]));
 
-    agent = startAgent();
+    agent.start();
     const goneId = gone.status.containerStatuses[0].containerID.replace("podman://", "");
     const deadline = Date.now() + 60_000;
     while (containersOf(gone.metadata.uid, true).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
@@ -84,7 +77,7 @@ describe("node agent: adoption after a restart (podman)", () => {
     assert.deepEqual(now.state, status.state, "still running since the same startedAt");
     assert.equal(after.status.podIP, before.status.podIP);
     assert.deepEqual(containersOf(before.metadata.uid), [id]);
-    assert.match(output + agent!.output(), /adopted container main/);
+    assert.match(agent.output(), /adopted container main/);
     // Still managed: exec reaches it, and deleting the pod stops it.
     assert.equal(ok(await kubectl(cluster, ["exec", "stay", "--", "echo", "hi"])), "hi\n");
     ok(await kubectl(cluster, ["delete", "pod", "stay", "--wait=true"]));

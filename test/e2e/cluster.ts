@@ -24,31 +24,38 @@ export function startTestAgent(
   return startAgent({ api: { server: cluster.url, token, insecure: true }, dataDir, log, ...rest });
 }
 
-/** An `edgeplane agent` run as a process of its own (so a test can SIGKILL it), its output collected. */
+/** `edgeplane agent` run as a process of its own (so a test can SIGKILL it and start it again), its output collected. */
 export interface AgentProcess {
-  child: ChildProcess;
-  output(): string;
-  /** Sends `signal` and resolves once the process has exited. */
+  /** Starts it (again, on the same data dir). */
+  start(): void;
+  /** Sends `signal` and resolves once it has exited (at once when it is not running). */
   kill(signal: NodeJS.Signals): Promise<void>;
+  /** What every run so far printed. */
+  output(): string;
 }
 
-export function startAgentProcess(cluster: LocalCluster, o: { name: string; runtime: string; dataDir: string }): AgentProcess {
-  const child = spawn(
-    join(PROJECT_ROOT, "node_modules", ".bin", "node"),
-    ["--import", "tsx", join(PROJECT_ROOT, "src", "cli", "main.ts"), "agent", "--server", cluster.url, "--token", cluster.token, "--name", o.name, "--runtime", o.runtime, "--data-dir", o.dataDir],
-    { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
+export function agentProcess(cluster: LocalCluster, o: { name: string; runtime: string; dataDir: string }): AgentProcess {
   let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  let running: { child: ChildProcess; exited: Promise<void> } | undefined;
   return {
-    child,
-    output: () => output,
-    kill: async (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
+    start() {
+      const child = spawn(
+        join(PROJECT_ROOT, "node_modules", ".bin", "node"),
+        ["--import", "tsx", join(PROJECT_ROOT, "src", "cli", "main.ts"), "agent", "--server", cluster.url, "--token", cluster.token, "--name", o.name, "--runtime", o.runtime, "--data-dir", o.dataDir],
+        { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      child.stdout!.on("data", (d) => (output += d));
+      child.stderr!.on("data", (d) => (output += d));
+      running = { child, exited: new Promise<void>((r) => child.once("exit", () => r())) };
     },
+    async kill(signal) {
+      const r = running;
+      running = undefined;
+      if (!r) return;
+      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill(signal);
+      await r.exited;
+    },
+    output: () => output,
   };
 }
 
