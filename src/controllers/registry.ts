@@ -8,6 +8,7 @@ import { reconcile as garbageCollector } from "./garbage-collector.ts";
 import { reconcile as horizontalPodAutoscaler } from "./horizontal-pod-autoscaler.ts";
 import { reconcile as job } from "./job.ts";
 import { reconcile as loadBalancerStatus } from "./load-balancer-status.ts";
+import { reconcile as pvcProtection } from "./pvc-protection.ts";
 import { reconcile as replicaSet } from "./replicaset.ts";
 import { reconcile as statefulSet } from "./statefulset.ts";
 import type { Reconciler } from "./types.ts";
@@ -31,4 +32,6 @@ export const RECONCILERS: { name: string; reconcile: Reconciler }[] = [
   { name: "endpoints", reconcile: endpoints },
   // status.loadBalancer of LoadBalancer Services and Ingresses: the edge's hostnames for them.
   { name: "load-balancer-status", reconcile: loadBalancerStatus },
+  // kubernetes.io/pvc-protection: a claim being deleted stays while a pod that has not terminated mounts it.
+  { name: "pvc-protection", reconcile: pvcProtection },
 ];

@@ -5,7 +5,7 @@ import { addPod, nodeInfo } from "./node-info.ts";
 import { FILTERS, SCORERS } from "./plugins.ts";
 import { holdsResources, podInfo } from "./pod-info.ts";
 import { applyPreemption, findPreemption, victimsOf } from "./preemption.ts";
-import { claimKey, claimsOfPod, nodeTermsFor, type ClaimState } from "./volume-binding.ts";
+import { chooseVolumes, claimKey, claimsOfPod, nodeTermsFor, volumeNodeTerms, type ClaimState } from "./volume-binding.ts";
 import { DEFAULT_CONFIG, type ClusterState, type Decision, type NodeInfo, type PodInfo, type SchedulerConfig } from "./types.ts";
 
 /**
@@ -48,14 +48,25 @@ export function buildCluster(nodes: KubeObject[], boundPods: KubeObject[], names
   return cluster;
 }
 
-/** Claims provisioned for a pod placed in this round go where it went: later pods sharing them follow. */
+/**
+ * Claims bound or provisioned for a pod placed in this round go where it went: later pods
+ * sharing them follow, and a static volume it takes is not offered to another claim.
+ */
 function pinClaims(cluster: ClusterState, pod: PodInfo, node: NodeInfo): void {
   if (!cluster.claims) return;
-  for (const name of claimsOfPod(pod.pod)) {
-    const key = claimKey(pod.namespace, name);
-    const state = cluster.claims.get(key);
-    if (state?.provisionWith && !state.nodeTerms) cluster.claims.set(key, { ...state, nodeTerms: nodeTermsFor(node.node) });
-  }
+  const keys = claimsOfPod(pod.pod).map((name) => claimKey(pod.namespace, name));
+  const unbound = keys.filter((k) => cluster.claims!.get(k)?.claim && !cluster.claims!.get(k)?.nodeTerms);
+  const chosen = chooseVolumes(unbound.map((k) => cluster.claims!.get(k)!), node, cluster.takenVolumes);
+  unbound.forEach((key, i) => {
+    const state = cluster.claims!.get(key)!;
+    const pv = chosen[i];
+    if (pv === "provision") cluster.claims!.set(key, { ...state, nodeTerms: nodeTermsFor(node.node) });
+    else if (pv) {
+      (cluster.takenVolumes ??= new Set()).add(pv.metadata.name!);
+      const terms = volumeNodeTerms(pv);
+      cluster.claims!.set(key, terms ? { nodeTerms: terms } : {}); // no node affinity: any node
+    }
+  });
 }
 
 function place(cluster: ClusterState, node: NodeInfo, pod: PodInfo): void {

@@ -69,6 +69,8 @@ export interface ClusterState {
   affinityPods: { pod: PodInfo; node: NodeInfo }[];
   /** What the PersistentVolumeClaims of pending pods allow, by "<namespace>/<claim>" (volume-binding.ts; none: no pod mounts one). */
   claims?: Map<string, ClaimState>;
+  /** Static volumes given to claims of pods placed earlier in this round. */
+  takenVolumes?: Set<string>;
 }
 
 export type ScoringStrategy = "MostAllocated" | "LeastAllocated";

@@ -1,6 +1,7 @@
 import { storageClassOf } from "../resources/persistentvolume.ts";
 import { LOCAL_PATH_PROVISIONER, LOCAL_PATH_ROOT_ANNOTATION } from "../resources/storageclass.ts";
 import type { KubeObject } from "../resources/types.ts";
+import { findMatchingVolume } from "./volume-match.ts";
 
 /**
  * The pure part of volume binding (kube-scheduler's VolumeBinding plugin plus a local-path
@@ -8,10 +9,14 @@ import type { KubeObject } from "../resources/types.ts";
  * the PersistentVolume provisioned for a claim once its first consumer has a node.
  *
  * - a claim bound to a PV with node affinity: only nodes matching it ("volume node affinity conflict");
- * - an unbound claim of a class whose provisioner is `edgeplane.dev/local-path` (WaitForFirstConsumer):
- *   any node; when the pod is bound, a PV `pvc-<claim uid>` is made on that node (a hostPath
- *   directory under the node's local-path root, node affinity to it) and the claim is bound to it;
- * - a missing claim, or an unbound claim nothing here provisions: the pod is unschedulable.
+ * - an unbound claim of a WaitForFirstConsumer class: nodes where an existing Available volume
+ *   matches it (volume-match.ts, node affinity included; the smallest is taken), else, if its
+ *   class's provisioner is `edgeplane.dev/local-path`, any node: when the pod is bound, a PV
+ *   `pvc-<claim uid>` is made on that node (a hostPath directory under the node's local-path
+ *   root, node affinity to it) and the claim is bound to it; elsewhere "node(s) didn't find
+ *   available persistent volumes to bind";
+ * - an unbound claim of an Immediate class (or of none): the volume controller binds it; until
+ *   then the pod is unschedulable, as is a pod whose claim is missing.
  */
 
 export const SELECTED_NODE_ANNOTATION = "volume.kubernetes.io/selected-node";
@@ -26,7 +31,12 @@ export interface ClaimState {
   nodeTerms?: unknown[];
   /** The class that provisions it once a node is chosen. */
   provisionWith?: KubeObject;
+  /** An unbound claim waiting for its first consumer, and the static volumes that may serve it on some node. */
+  claim?: KubeObject;
+  candidates?: KubeObject[];
 }
+
+export const NO_VOLUME_TO_BIND = "node(s) didn't find available persistent volumes to bind";
 
 export const claimKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
@@ -55,16 +65,44 @@ export function claimStates(claims: KubeObject[], volumes: KubeObject[], classes
         const pv = pvs.get(volumeName);
         if (!pv) out.set(key, { error: `persistentvolumeclaim "${name}" bound to non-existent persistentvolume "${volumeName}"` });
         else {
-          const terms = (pv.spec as { nodeAffinity?: { required?: { nodeSelectorTerms?: unknown[] } } } | undefined)?.nodeAffinity?.required?.nodeSelectorTerms;
-          out.set(key, Array.isArray(terms) ? { nodeTerms: terms } : {});
+          const terms = volumeNodeTerms(pv);
+          out.set(key, terms ? { nodeTerms: terms } : {});
         }
       } else {
         const sc = scs.get(storageClassOf(pvc));
-        out.set(key, sc?.provisioner === LOCAL_PATH_PROVISIONER ? { provisionWith: sc } : { error: "pod has unbound immediate PersistentVolumeClaims" });
+        if (sc?.volumeBindingMode !== "WaitForFirstConsumer") out.set(key, { error: "pod has unbound immediate PersistentVolumeClaims" });
+        else {
+          // Volumes that match on everything but the node (each node is checked by chooseVolumes).
+          const candidates = volumes.filter((pv) => findMatchingVolume(pvc, [pv]) !== undefined);
+          out.set(key, { claim: pvc, candidates, ...(sc.provisioner === LOCAL_PATH_PROVISIONER ? { provisionWith: sc } : {}) });
+        }
       }
     }
   }
   return out;
+}
+
+/**
+ * For unbound claims waiting for their first consumer, what each gets on a node (pure): the
+ * smallest matching static volume whose node affinity admits it (none taken twice, nor one in
+ * `taken`), else "provision" when its class provisions here, else undefined (no fit).
+ */
+export function chooseVolumes(states: ClaimState[], node: { labels: Record<string, string>; name: string }, taken: ReadonlySet<string> = new Set()): (KubeObject | "provision" | undefined)[] {
+  const used = new Set(taken);
+  return states.map((s) => {
+    const pv = s.claim ? findMatchingVolume(s.claim, s.candidates ?? [], { node, taken: used }) : undefined;
+    if (pv) {
+      used.add(pv.metadata.name!);
+      return pv;
+    }
+    return s.provisionWith ? "provision" : undefined;
+  });
+}
+
+/** Node selector terms of a volume's node affinity (undefined: any node). */
+export function volumeNodeTerms(pv: KubeObject): unknown[] | undefined {
+  const terms = (pv.spec as { nodeAffinity?: { required?: { nodeSelectorTerms?: unknown[] } } } | undefined)?.nodeAffinity?.required?.nodeSelectorTerms;
+  return Array.isArray(terms) ? terms : undefined;
 }
 
 /** The node affinity of a volume on one node. */
@@ -103,17 +141,40 @@ export function provisionedVolume(pvc: KubeObject, sc: KubeObject, node: KubeObj
   };
 }
 
-/** The claim bound to a volume: spec.volumeName and the binding annotations (pure; status separately). */
-export function bindClaim(pvc: KubeObject, pv: KubeObject, nodeName: string): KubeObject {
+export const BIND_COMPLETED_ANNOTATION = "pv.kubernetes.io/bind-completed";
+export const BOUND_BY_CONTROLLER_ANNOTATION = "pv.kubernetes.io/bound-by-controller";
+export const STORAGE_PROVISIONER_ANNOTATION = "volume.kubernetes.io/storage-provisioner";
+
+/**
+ * The claim bound to a volume: spec.volumeName and the binding annotations (pure; status
+ * separately): bind-completed, bound-by-controller when the controller (not the user) chose
+ * the volume, the node and provisioner when the scheduler provisioned it.
+ */
+export function bindClaim(pvc: KubeObject, pv: KubeObject, opts: { selectedNode?: string; provisioner?: string } = {}): KubeObject {
   const next = structuredClone(pvc);
-  next.metadata.annotations = {
-    ...next.metadata.annotations,
-    "pv.kubernetes.io/bind-completed": "yes",
-    "pv.kubernetes.io/bound-by-controller": "yes",
-    "volume.kubernetes.io/storage-provisioner": LOCAL_PATH_PROVISIONER,
-    [SELECTED_NODE_ANNOTATION]: nodeName,
-  };
-  (next.spec as Record<string, unknown>).volumeName = pv.metadata.name;
+  const spec = (next.spec ??= {}) as Record<string, unknown>;
+  const annotations: Record<string, string> = { ...next.metadata.annotations, [BIND_COMPLETED_ANNOTATION]: "yes" };
+  if (spec.volumeName !== pv.metadata.name) annotations[BOUND_BY_CONTROLLER_ANNOTATION] = "yes";
+  if (opts.provisioner) annotations[STORAGE_PROVISIONER_ANNOTATION] = opts.provisioner;
+  if (opts.selectedNode) annotations[SELECTED_NODE_ANNOTATION] = opts.selectedNode;
+  next.metadata.annotations = annotations;
+  spec.volumeName = pv.metadata.name;
+  return next;
+}
+
+/**
+ * The volume bound to a claim (pure; status separately): claimRef to the claim with its uid,
+ * and bound-by-controller unless the volume was already (pre-)bound to it by its creator.
+ */
+export function bindVolume(pv: KubeObject, pvc: KubeObject): KubeObject {
+  const next = structuredClone(pv);
+  const spec = (next.spec ??= {}) as Record<string, unknown>;
+  const ref = spec.claimRef as { name?: string; namespace?: string; uid?: string } | undefined;
+  const m = pvc.metadata;
+  const preBound = !!ref?.name && ref.name === m.name && (ref.namespace ?? "") === (m.namespace ?? "") && (!ref.uid || ref.uid === m.uid);
+  if (!preBound) next.metadata.annotations = { ...next.metadata.annotations, [BOUND_BY_CONTROLLER_ANNOTATION]: "yes" };
+  if (!ref || ref.name !== m.name || ref.namespace !== m.namespace || ref.uid !== m.uid)
+    spec.claimRef = { kind: "PersistentVolumeClaim", namespace: m.namespace, name: m.name, uid: m.uid, apiVersion: "v1", resourceVersion: m.resourceVersion };
   return next;
 }
 

@@ -7,7 +7,7 @@ import { alarmBy, scheduleMaintenance, runMaintenance } from "./maintenance.ts";
 import { reconcileTerminatingNamespaces } from "../controllers/cluster-loop.ts";
 import { NodeMonitor } from "../controllers/node-monitor.ts";
 import { nodesChanged, podsChanged, runSchedulerIfDue, SchedulerCache } from "../scheduler/loop.ts";
-import { reclaimVolumes } from "../controllers/volume-reclaim.ts";
+import { reconcileVolumes } from "../controllers/volume-controller.ts";
 import { schedulerHint, type SchedulerHint } from "../scheduler/wake.ts";
 import { ControllerHost, formatRunStats, OBSERVED_RESOURCES, OBSERVED_STORAGE, type RunStats } from "../controllers/host.ts";
 import { ObservedCache } from "../controllers/observed-cache.ts";
@@ -167,8 +167,10 @@ interface PendingCommit {
   reject: (e: unknown) => void;
 }
 
-/** Cluster hub storage: claims changed since the last reclaim of volumes. */
+/** Cluster hub storage: claims, volumes or classes changed since the volume controller last ran. */
 const VOLUMES_DUE = "volumes:due";
+/** Cluster-scoped resources whose changes wake the volume controller (claims come from namespace hubs). */
+const VOLUME_RESOURCES = ["core/persistentvolumes", "storage.k8s.io/storageclasses"];
 
 export class NamespaceHub extends DurableObject<Env> {
   private readonly db: Db;
@@ -356,6 +358,7 @@ export class NamespaceHub extends DurableObject<Env> {
         this.ctx.waitUntil(nodesChanged(this.ctx));
         this.ctx.waitUntil(this.nodeMonitor.committed(this.ctx, this.env, events));
       }
+      if (events.some((e) => VOLUME_RESOURCES.includes(e.resource))) this.ctx.waitUntil(this.volumesChanged());
     } else {
       this.publish(events);
       this.observedCache.apply(events);
@@ -385,15 +388,18 @@ export class NamespaceHub extends DurableObject<Env> {
     await this.remember(CLUSTER_HUB);
     this.changesSeen += count;
     if (hint) await podsChanged(this.ctx, hint);
-    // Claims changed: reclaim volumes whose claim went, and let pods waiting for a claim try again.
-    if (resources?.includes("core/persistentvolumeclaims")) {
-      await this.ctx.storage.put(VOLUMES_DUE, true);
-      await alarmBy(this.ctx, Date.now() + 20);
-      await nodesChanged(this.ctx);
-    }
+    // Claims changed: bind, reclaim and protect volumes, and let pods waiting for a claim try again.
+    if (resources?.includes("core/persistentvolumeclaims")) await this.volumesChanged();
     // Lease renewals must not cost an idle pod watch (a node agent's) any D1 reads.
     if (this.anyWatches(resources)) await this.pump();
     await scheduleMaintenance(this.ctx, this.env);
+  }
+
+  /** Claims, volumes or StorageClasses changed: run the volume controller soon; pods waiting for volumes may fit now. */
+  private async volumesChanged(): Promise<void> {
+    await this.ctx.storage.put(VOLUMES_DUE, true);
+    await alarmBy(this.ctx, Date.now() + 20);
+    await nodesChanged(this.ctx);
   }
 
   /** Whether a watcher wants any of these resources (all of them when unknown). */
@@ -483,8 +489,8 @@ export class NamespaceHub extends DurableObject<Env> {
     const { acted, waiting } = await reconcileTerminatingNamespaces(this.env);
     if (await this.ctx.storage.get<boolean>(VOLUMES_DUE)) {
       await this.ctx.storage.delete(VOLUMES_DUE);
-      await reclaimVolumes(this.env).catch(async (e: unknown) => {
-        console.error("volume reclaim failed:", e);
+      await reconcileVolumes(this.env).catch(async (e: unknown) => {
+        console.error("volume controller failed:", e);
         await this.ctx.storage.put(VOLUMES_DUE, true);
         await alarmBy(this.ctx, Date.now() + 2000);
       });

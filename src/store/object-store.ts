@@ -11,6 +11,7 @@ import { generateSuffix } from "./generate-name.ts";
 import { hubName, materialize } from "./hub.ts";
 import { admitPodPriority } from "./pod-priority.ts";
 import { admitClaimStorageClass } from "./claim-admission.ts";
+import { admitStorageProtection } from "./storage-protection.ts";
 import { openRows, openSecret, primaryKeyId, SECRETS_RESOURCE } from "./secret-box.ts";
 import { explainClaimFailure, isServiceKind, serviceClaims, ServiceAllocation } from "./service-allocation.ts";
 import { admitIngressHosts, ingressClaims, isIngressKind } from "./host-claims.ts";
@@ -256,6 +257,7 @@ export class ObjectStore {
     this.admitPodSecurity(kind, obj, labels, opts.warnings);
     if (kind.kind === "Pod" && kind.group === "") await admitPodPriority(this.db, obj);
     if (kind.kind === "PersistentVolumeClaim" && kind.group === "") await admitClaimStorageClass(this.db, obj);
+    admitStorageProtection(kind, obj);
     // Like Kubernetes, the prefix is cut so the generated name stays within 63 characters.
     if (!m.name && m.generateName) m.name = m.generateName.slice(0, MAX_GENERATE_NAME_PREFIX) + generateSuffix();
     m.uid ??= crypto.randomUUID(); // admission assigns it before defaulting

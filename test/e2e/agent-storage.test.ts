@@ -15,7 +15,9 @@ import { kubectl, ok, startCluster, getJson, waitForObject as waitFor, waitForOu
  * gets it, a pod using the claim is scheduled, the claim is provisioned on its node (PV with
  * node affinity, both Bound, `kubectl get pvc,pv` columns), the container writes into the
  * volume, a later pod on the same node reads it back, hostPath volumes mount (and a failed
- * type check is a FailedMount event), and deleting the claim deletes the volume and its directory.
+ * type check is a FailedMount event), and deleting the claim deletes the volume and its directory;
+ * a static hostPath PersistentVolume bound to a claim of class "", protected (Terminating) while
+ * a running pod uses the claim, gone once the pod is, and a Retain volume Released.
  */
 
 type Json = Record<string, any>;
@@ -151,6 +153,69 @@ describe("node agent storage: local-path claims and hostPath", { skip: process.g
     await apply(cluster, { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "later" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Mi" } } } });
     await waitFor(cluster, ["pod", "early"], (o) => o?.status?.phase === "Succeeded", "early Succeeded once its claim exists", 90_000);
     assert.equal((await getJson(cluster, ["pvc", "later"]))!.status.phase, "Bound");
+  });
+
+  it("a static hostPath volume: bound to a claim of class \"\", protected while a pod uses the claim, Released (Retain) after", async () => {
+    const volumeDir = at("static-volume");
+    await apply(cluster, {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: "static-pv" },
+      spec: {
+        capacity: { storage: "2Gi" },
+        accessModes: ["ReadWriteOnce"],
+        persistentVolumeReclaimPolicy: "Retain",
+        storageClassName: "",
+        hostPath: { path: volumeDir, type: "DirectoryOrCreate" },
+      },
+    });
+    await waitFor(cluster, ["pv", "static-pv"], (o) => o?.status?.phase === "Available", "static-pv Available");
+    await apply(cluster, { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "static" }, spec: { storageClassName: "", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
+    const claim = await waitFor(cluster, ["pvc", "static"], (o) => o?.status?.phase === "Bound", "claim bound to the static volume");
+    assert.equal(claim.spec.volumeName, "static-pv");
+    assert.deepEqual(claim.metadata.finalizers, ["kubernetes.io/pvc-protection"]);
+    const table = ok(await kubectl(cluster, ["get", "pv/static-pv", "pvc/static"]));
+    assert.match(table, /persistentvolume\/static-pv\s+2Gi\s+RWO\s+Retain\s+Bound\s+default\/static\s+<unset>\s+\S+/);
+    assert.match(table, /persistentvolumeclaim\/static\s+Bound\s+static-pv\s+2Gi\s+RWO\s+<unset>\s+\S+/);
+
+    await apply(cluster, claimPod("static-user", `echo static > ${at("mnt-data")}/file; sleep 600`, { claim: "static" }, at));
+    await waitFor(cluster, ["pod", "static-user"], (o) => o?.status?.phase === "Running", "static-user Running");
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(join(volumeDir, "file")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(readFileSync(join(volumeDir, "file"), "utf8"), "static\n", "the pod wrote into the static volume's directory");
+
+    // Deleting the claim while the pod runs leaves it Terminating (kubectl shows it) until the pod is gone.
+    ok(await kubectl(cluster, ["delete", "pvc", "static", "--wait=false"]));
+    const terminating = (await getJson(cluster, ["pvc", "static"]))!;
+    assert.ok(terminating.metadata.deletionTimestamp, "deletionTimestamp set");
+    assert.match(ok(await kubectl(cluster, ["get", "pvc", "static"])), /\nstatic\s+Terminating\s+static-pv\s+2Gi\s+RWO\s+/);
+    // The volume is bound to a claim that still exists: deleting it leaves it Terminating too.
+    ok(await kubectl(cluster, ["delete", "pv", "static-pv", "--wait=false"]));
+    await new Promise((r) => setTimeout(r, 2000)); // the controllers had their chance to (wrongly) let them go
+    assert.equal((await getJson(cluster, ["pvc", "static"]))?.metadata.name, "static", "the claim in use is kept");
+    assert.match(ok(await kubectl(cluster, ["get", "pv", "static-pv"])), /\nstatic-pv\s+2Gi\s+RWO\s+Retain\s+Terminating\s+default\/static\s+/);
+    assert.equal(readFileSync(join(volumeDir, "file"), "utf8"), "static\n");
+
+    ok(await kubectl(cluster, ["delete", "pod", "static-user"]));
+    await waitFor(cluster, ["pvc", "static"], (o) => o === undefined, "claim gone once no pod uses it");
+    await waitFor(cluster, ["pv", "static-pv"], (o) => o === undefined, "volume gone once Released");
+    assert.equal(readFileSync(join(volumeDir, "file"), "utf8"), "static\n", "Retain: the data stays on the node");
+  });
+
+  it("Retain: a volume whose claim is deleted is Released and keeps its claimRef", async () => {
+    await apply(cluster, {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: "retained-pv" },
+      spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], storageClassName: "manual", hostPath: { path: at("retained"), type: "DirectoryOrCreate" } },
+    });
+    await apply(cluster, { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "retained" }, spec: { storageClassName: "manual", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
+    await waitFor(cluster, ["pvc", "retained"], (o) => o?.status?.phase === "Bound", "retained Bound");
+    ok(await kubectl(cluster, ["delete", "pvc", "retained"]));
+    const pv = await waitFor(cluster, ["pv", "retained-pv"], (o) => o?.status?.phase === "Released", "retained-pv Released");
+    assert.equal(pv.spec.claimRef.name, "retained");
+    assert.match(ok(await kubectl(cluster, ["get", "pv", "retained-pv"])), /\nretained-pv\s+1Gi\s+RWO\s+Retain\s+Released\s+default\/retained\s+manual\s+/);
+    ok(await kubectl(cluster, ["delete", "pv", "retained-pv"]));
   });
 
   it("hostPath: DirectoryOrCreate makes the directory and mounts it; a failed type check is a FailedMount event", async () => {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { reclaimActions } from "../../src/controllers/volume-reclaim.ts";
 import { localPathClass } from "../../src/resources/storageclass.ts";
 import type { KubeObject } from "../../src/resources/types.ts";
 import { schedule } from "../../src/scheduler/schedule.ts";
-import { bindClaim, boundClaimStatus, claimStates, provisionedVolume } from "../../src/scheduler/volume-binding.ts";
+import { bindClaim, boundClaimStatus, chooseVolumes, claimStates, provisionedVolume } from "../../src/scheduler/volume-binding.ts";
 import { node, pod } from "./scheduler-helpers.ts";
 
 /** Local-path volumes: claim states for the scheduler, the provisioned volume, binding, reclaim (the agent's side: test/e2e/agent-storage.test.ts). */
@@ -47,7 +46,7 @@ describe("volume binding (pure)", () => {
       hostPath: { path: "/data/a/local-path/pvc-uid-data_default_data", type: "DirectoryOrCreate" },
       claimRef: { namespace: "default", name: "data", uid: "uid-data" },
     });
-    const b = bindClaim(pvc, pv, "a");
+    const b = bindClaim(pvc, pv, { selectedNode: "a", provisioner: "edgeplane.dev/local-path" });
     expect((b.spec as { volumeName?: string }).volumeName).toBe("pvc-uid-data");
     expect(b.metadata.annotations).toMatchObject({ "pv.kubernetes.io/bind-completed": "yes", "volume.kubernetes.io/selected-node": "a" });
     expect(pvc.metadata.annotations).toBeUndefined(); // not mutated
@@ -70,21 +69,36 @@ describe("volume binding (pure)", () => {
     expect((only as { message: string }).message).toContain("node(s) had volume node affinity conflict");
   });
 
-  it("reclaim: a volume whose claim is gone is deleted (Delete) or Released (Retain); a recreated claim (new uid) does not keep it", () => {
-    const mk = (name: string, policy: string, phase = "Bound") => {
-      const pv = provisionedVolume(claim(name), sc, nodeA);
-      (pv.spec as Record<string, unknown>).persistentVolumeReclaimPolicy = policy;
-      pv.metadata.uid = `pv-${name}`;
-      pv.status = { phase };
-      return pv;
-    };
-    const volumes = [mk("kept", "Delete"), mk("gone", "Delete"), mk("retained", "Retain"), mk("released", "Retain", "Released"), mk("recreated", "Delete"), mk("pending", "Delete", "Pending")];
-    const claims = new Map([
-      ["default/kept", claim("kept", { volumeName: "pvc-uid-kept" })],
-      ["default/recreated", claim("recreated", {}, { uid: "other" })],
-      ["default/pending", claim("pending", { volumeName: "pvc-uid-pending" })],
-    ]);
-    const actions = reclaimActions(volumes, claims).map((a) => (a.type === "delete" ? `delete ${a.name}` : `${a.phase} ${a.volume.metadata.name}`));
-    expect(actions).toEqual(["delete pvc-uid-gone", "Released pvc-uid-retained", "delete pvc-uid-recreated", "Bound pvc-uid-pending"]);
+  it("static local volumes: claims waiting for their first consumer go where a matching volume is (one claim each); local-path prefers one over provisioning", () => {
+    const noProvisioner: KubeObject = { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "local-storage" }, provisioner: "kubernetes.io/no-provisioner", volumeBindingMode: "WaitForFirstConsumer" };
+    const localPv = (name: string, nodeName: string, storage: string, cls: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name, uid: `pv-${name}` },
+      spec: {
+        capacity: { storage },
+        accessModes: ["ReadWriteOnce"],
+        volumeMode: "Filesystem",
+        storageClassName: cls,
+        local: { path: `/mnt/${name}` },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [nodeName] }] }] } },
+      },
+      status: { phase: "Available" },
+    });
+    const nodes = [node("a"), node("b")];
+    const volumes = [localPv("on-b", "b", "2Gi", "local-storage"), localPv("too-small-on-a", "a", "100Mi", "local-storage")];
+    const claims = [claim("x", { storageClassName: "local-storage" }), claim("y", { storageClassName: "local-storage" })];
+    const states = claimStates(claims, volumes, [sc, noProvisioner], ["default/x", "default/y"]);
+    expect(states.get("default/x")?.candidates?.map((v) => v.metadata.name)).toEqual(["on-b"]);
+    expect(states.get("default/x")?.provisionWith).toBeUndefined();
+    const d = schedule([withClaim("px", "x"), withClaim("py", "y")], nodes, [], {}, [], states);
+    expect(d[0].nodeName).toBe("b");
+    expect(d[1].nodeName).toBeUndefined();
+    expect((d[1] as { message: string }).message).toBe("0/2 nodes are available: 2 node(s) didn't find available persistent volumes to bind.");
+    // local-path: a matching static volume on the node is taken before provisioning; elsewhere it provisions.
+    const lp = claimStates([claim("z")], [localPv("lp-on-a", "a", "1Gi", "local-path")], [sc], ["default/z"]).get("default/z")!;
+    expect(chooseVolumes([lp], { name: "a", labels: { "kubernetes.io/hostname": "a" } })[0]).toMatchObject({ metadata: { name: "lp-on-a" } });
+    expect(chooseVolumes([lp], { name: "b", labels: { "kubernetes.io/hostname": "b" } })).toEqual(["provision"]);
+    expect(chooseVolumes([lp, lp], { name: "a", labels: { "kubernetes.io/hostname": "a" } }).map((c) => (c === "provision" ? c : c?.metadata.name))).toEqual(["lp-on-a", "provision"]);
   });
 });
