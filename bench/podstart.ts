@@ -25,6 +25,9 @@ export interface PodStartRow {
   /** create request -> the pod bound to the node (scheduler), and bound -> Running (agent + runtime). */
   toBound: LatencySummary;
   boundToRunning: LatencySummary;
+  /** podman processes the runtime started during the phase, per pod, and by kind (none: the runtime does not count). */
+  processesPerPod?: number;
+  processes?: Record<string, number>;
 }
 
 export interface PodStartResults {
@@ -82,6 +85,7 @@ export async function runPodStartBench(
         const prefix = mode === "burst" ? "p" : "s";
         log(`podstart: ${runtime}: creating ${pods} pods on ${node} (${mode}, ${concurrency} in flight)`);
         const t0 = performance.now();
+        const before = agent.processCounts?.() ?? {};
         const untilRunning = async (names: string[], deadline: number) => {
           while (names.some((n) => !running.has(n)) && Date.now() < deadline) {
             // A watch the server ended is resumed from the last resourceVersion seen.
@@ -113,6 +117,11 @@ export async function runPodStartBench(
         const runningHere = names.filter((n) => running.has(n)).length;
         const of = (m: Map<string, number>, from: Map<string, number>) => names.filter((n) => m.has(n) && from.has(n)).map((n) => m.get(n)! - from.get(n)!);
         const startup = summarize(of(running, sent));
+        const after = agent.processCounts?.();
+        const processes: Record<string, number> | undefined = after
+          ? Object.fromEntries(Object.entries(after).map(([k, n]): [string, number] => [k, n - (before[k] ?? 0)]).filter(([, n]) => n > 0))
+          : undefined;
+        const spawned = processes ? Object.values(processes).reduce((a, b) => a + b, 0) : undefined;
         rows.push({
           runtime,
           mode,
@@ -124,8 +133,12 @@ export async function runPodStartBench(
           startup,
           toBound: summarize(of(bound, sent)),
           boundToRunning: summarize(of(running, bound)),
+          ...(processes && spawned !== undefined ? { processes, processesPerPod: round(spawned / pods, 2) } : {}),
         });
-        log(`podstart: ${runtime} (${mode}): ${runningHere}/${pods} Running in ${totalS.toFixed(1)} s; startup p50 ${startup.p50.toFixed(0)} ms, p99 ${startup.p99.toFixed(0)} ms`);
+        log(
+          `podstart: ${runtime} (${mode}): ${runningHere}/${pods} Running in ${totalS.toFixed(1)} s; startup p50 ${startup.p50.toFixed(0)} ms, p99 ${startup.p99.toFixed(0)} ms` +
+            (processes ? `; processes started: ${JSON.stringify(processes)}` : ""),
+        );
         if (runningHere < pods) findings.push(`podstart: ${runtime} (${mode}): only ${runningHere} of ${pods} pods Running within ${o.budgetMs / 1000} s`);
       };
       if (o.oneAtATime > 0) {
@@ -142,9 +155,9 @@ export async function runPodStartBench(
       await phase("burst", o.pods, o.concurrency);
       watch.close();
     } finally {
-      // One bulk removal: stopping 100 podman containers one by one takes minutes on a loaded machine.
-      if (runtime === "podman") await removePodmanContainers(node);
+      // The agent stops its containers (podman: in batches), then anything left goes in one bulk removal.
       await agent.stop();
+      if (runtime === "podman") await removePodmanContainers(node);
       await client.request("DELETE", `/api/v1/namespaces/${ns}`).catch(() => undefined);
     }
   }

@@ -48,6 +48,8 @@ export interface RunningAgent {
   source: PodSource;
   /** Service proxy and cluster DNS (real runtimes). */
   services?: ServiceDataPlane;
+  /** Helper processes the runtime has started, by kind (podman: `run`, `container inspect`, ...). */
+  processCounts(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -168,6 +170,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     note,
     source,
     services,
+    processCounts: () => runtime.processCounts?.() ?? {},
     stop: () =>
       (stopped ??= (async () => {
         await source.stop();

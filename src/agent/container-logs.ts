@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { LogOptions } from "../tunnel/frames.ts";
+import { parseCriLine as parseLine, splitLines } from "./cri-log-format.ts";
 
 /**
  * Container logs on the node, as the kubelet keeps them: one file per container instance under
@@ -39,35 +40,6 @@ interface Active {
   generation: number;
   closed: boolean;
   wake: Set<() => void>;
-}
-
-/** One parsed CRI line. */
-interface LogLine {
-  time: string;
-  ms: number;
-  partial: boolean;
-  text: Buffer;
-}
-
-function parseLine(line: Buffer): LogLine | undefined {
-  const s1 = line.indexOf(0x20);
-  const s2 = s1 < 0 ? -1 : line.indexOf(0x20, s1 + 1);
-  const s3 = s2 < 0 ? -1 : line.indexOf(0x20, s2 + 1);
-  if (s3 < 0) return undefined;
-  const time = line.subarray(0, s1).toString("latin1");
-  return { time, ms: Date.parse(time), partial: line[s2 + 1] === 0x50 /* P */, text: line.subarray(s3 + 1) };
-}
-
-function splitLines(buf: Buffer): { lines: Buffer[]; rest: Buffer } {
-  const lines: Buffer[] = [];
-  let start = 0;
-  for (;;) {
-    const nl = buf.indexOf(0x0a, start);
-    if (nl < 0) break;
-    lines.push(buf.subarray(start, nl));
-    start = nl + 1;
-  }
-  return { lines, rest: buf.subarray(start) };
 }
 
 /** What a file holds from `offset` to its end now. */

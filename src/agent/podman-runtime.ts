@@ -1,7 +1,7 @@
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync, type SpawnOptions } from "node:child_process";
 import { attachStdin } from "./attach-stdin.ts";
 import { ttyEnv, ttyResizer, underTty } from "./tty.ts";
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ContainerSpec, Pod } from "./container-record.ts";
@@ -12,6 +12,10 @@ import type { PodNetwork } from "./pod-network.ts";
 import { rfc3339 } from "./pod-status.ts";
 import type { LogSink } from "./container-logs.ts";
 import { cgroupUsage } from "./proc-stats.ts";
+import { Batcher } from "./batcher.ts";
+import { Limiter } from "./limiter.ts";
+import { LogFileFollower } from "./log-file-follower.ts";
+import { PodmanEventStream, type ContainerEnd } from "./podman-event-stream.ts";
 import {
   StartError,
   type AdoptedContainer,
@@ -35,6 +39,12 @@ import {
  * the node, pod uid, container and restart count, so the agent finds its own: after an agent that
  * did not stop cleanly, the running containers of pods still bound to the node are adopted
  * (restart count and start time kept) and the rest removed.
+ *
+ * A container costs one podman process to start (`podman run -d`: create and start), a share of
+ * a batched `podman container inspect`, and nothing while it runs: its end comes from the node's
+ * one `podman events` stream (podman-event-stream.ts), its output from conmon's log file, read by
+ * the agent (log-file-follower.ts). At most `maxParallelStarts` `podman run`s go at once, so a
+ * burst of starts does not thrash the node's cores and podman's locks.
  */
 
 const LABEL_NODE = "edgeplane.dev/node";
@@ -44,10 +54,12 @@ const LABEL_RESTART = "edgeplane.dev/restart-count";
 
 /** How long an image found present is not asked about again. */
 const IMAGE_PRESENT_TTL_MS = 10_000;
+/** `podman run`s at once by default (a burst of 100 on 2 cores: measured in the podstart bench). */
+const DEFAULT_PARALLEL_STARTS = 4;
 
 type PodmanResult = { code: number; stdout: string; stderr: string };
 
-function podman(args: string[], timeoutMs = 60_000): Promise<PodmanResult> {
+function execPodman(args: string[], timeoutMs = 60_000): Promise<PodmanResult> {
   return new Promise((resolve) => {
     execFile("podman", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 125) : 0;
@@ -66,19 +78,16 @@ export function podmanVersion(): { version?: string; error?: string } {
 
 interface Inspected {
   Id: string;
+  Name?: string;
   Image: string;
+  /** conmon's log file (k8s-file driver). */
+  LogPath?: string;
   Config?: { Labels?: Record<string, string> };
   State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string; Error?: string; Pid?: number };
 }
 
-/** Copies a container's output into the agent's log files (kubectl logs), until it ends (an adopted one's from now on). */
-function followLogs(id: string, sink: LogSink, since?: Date): void {
-  const follower = spawn("podman", ["logs", "--follow", ...(since ? ["--since", since.toISOString()] : []), id], { stdio: ["ignore", "pipe", "pipe"] });
-  follower.stdout!.on("data", (d: Buffer) => sink.write("stdout", d));
-  follower.stderr!.on("data", (d: Buffer) => sink.write("stderr", d));
-  follower.once("close", () => sink.close());
-  follower.once("error", () => sink.close());
-}
+/** The kind of a podman invocation, for the process counters: `run`, `container inspect`, ... */
+const processKind = (args: string[]): string => (["container", "volume", "image"].includes(args[0]) ? `${args[0]} ${args[1]}` : args[0]);
 
 const podmanTime = (t: string | undefined): string | undefined => {
   if (!t || t.startsWith("0001-")) return undefined;
@@ -100,11 +109,116 @@ export class PodmanRuntime implements Runtime {
   /** Containers of this node found at start, by pod uid (adoption). */
   private found = new Map<string, Inspected[]>();
   private readonly kept = new Set<string>();
+  /** podman processes started, by kind (`run`, `container inspect`, `events`, ...). */
+  private readonly processes = new Map<string, number>();
+  /** `podman container inspect` of many containers at once (after starts and exits). */
+  private readonly inspector: Batcher<string, Inspected>;
+  private readonly starts: Limiter;
+  private readonly events: PodmanEventStream;
+  /** Copies conmon's log files into the agent's. */
+  private readonly logs: LogFileFollower;
 
   constructor(
-    private readonly o: { nodeName: string; hostIP: string; version: string; network?: PodNetwork; warnings: string[]; dataDir?: string },
+    private readonly o: {
+      nodeName: string;
+      hostIP: string;
+      version: string;
+      network?: PodNetwork;
+      warnings: string[];
+      dataDir?: string;
+      /** `podman run`s at once (default: EDGEPLANE_PODMAN_PARALLEL_STARTS, else 4). */
+      maxParallelStarts?: number;
+      log?: (line: string) => void;
+    },
   ) {
     this.tag = nodeTag(o.nodeName);
+    this.starts = new Limiter(o.maxParallelStarts ?? (Number(process.env.EDGEPLANE_PODMAN_PARALLEL_STARTS) || DEFAULT_PARALLEL_STARTS));
+    this.logs = new LogFileFollower(join(o.dataDir ?? join(tmpdir(), "edgeplane"), "podman-logs", this.tag));
+    this.inspector = new Batcher(async (ids) => {
+      // Exit code 125 when some are gone: the others are still printed.
+      const r = await this.podman(["container", "inspect", ...ids]);
+      const out = new Map<string, Inspected>();
+      let all: Inspected[] = [];
+      try {
+        all = JSON.parse(r.stdout) as Inspected[];
+      } catch {
+        /* none found */
+      }
+      for (const c of all) {
+        out.set(c.Id, c);
+        if (c.Name) out.set(c.Name, c);
+      }
+      return out;
+    });
+    this.events = new PodmanEventStream({
+      spawn: (args) => this.spawnPodman(args, { stdio: ["ignore", "pipe", "pipe"] }),
+      probe: async (volume) => {
+        await this.podman(["volume", "create", "--label", `${LABEL_NODE}=${this.o.nodeName}`, volume]);
+        await this.podman(["volume", "rm", "-f", volume]);
+      },
+      resync: (ids) => this.whichEnded(ids),
+      probePrefix: `ep-${this.tag}-events`,
+      log: o.log,
+    });
+  }
+
+  /** Runs podman (counted). */
+  private podman(args: string[], timeoutMs?: number): Promise<PodmanResult> {
+    this.count(args);
+    return execPodman(args, timeoutMs);
+  }
+
+  /** Starts a podman process with its streams (counted). */
+  private spawnPodman(args: string[], opts: SpawnOptions): ReturnType<typeof spawn> {
+    this.count(args);
+    return spawn("podman", args, opts);
+  }
+
+  private count(args: string[]): void {
+    const kind = processKind(args);
+    this.processes.set(kind, (this.processes.get(kind) ?? 0) + 1);
+  }
+
+  processCounts(): Record<string, number> {
+    return Object.fromEntries(this.processes);
+  }
+
+  /** Which of these containers have ended or are gone, as podman says now (the event stream's resync). */
+  private async whichEnded(ids: string[]): Promise<Map<string, ContainerEnd>> {
+    const r = await this.podman(["ps", "-q", "--no-trunc", "--filter", `label=${LABEL_NODE}=${this.o.nodeName}`]);
+    if (r.code !== 0) throw new Error(`podman ps: ${r.stderr.trim()}`);
+    const running = new Set(r.stdout.split("\n").map((l) => l.trim()).filter(Boolean));
+    const out = new Map<string, ContainerEnd>();
+    await Promise.all(
+      ids
+        .filter((id) => !running.has(id))
+        .map(async (id) => {
+          const info = await this.inspector.get(id);
+          if (info && (info.State.Status === "running" || info.State.Status === "paused")) return;
+          out.set(id, info ? { exitCode: info.State.ExitCode, time: info.State.FinishedAt } : { exitCode: 137, removed: true });
+        }),
+    );
+    return out;
+  }
+
+  /** `podman stop`s with the same grace period asked for while one runs, in one process (agent shutdown, a deleted namespace). */
+  private readonly stoppers = new Map<number, Batcher<string, true>>();
+
+  private stopBatched(id: string, grace: number): Promise<true | undefined> {
+    let b = this.stoppers.get(grace);
+    if (!b) {
+      b = new Batcher(async (ids) => {
+        await this.podman(["stop", "--ignore", "-t", String(grace), ...ids], (grace + 30) * 1000);
+        return new Map(ids.map((i) => [i, true as const]));
+      });
+      this.stoppers.set(grace, b);
+    }
+    return b.get(id);
+  }
+
+  /** Where conmon writes a container instance's output (`k8s-file`; the agent copies it into its own log files). */
+  private logPath(pod: Pod, container: string, restart: number): string {
+    return join(this.logs.dir, `${pod.metadata.uid}_${container}_${restart}.log`);
   }
 
   info(): RuntimeInfo {
@@ -113,18 +227,18 @@ export class PodmanRuntime implements Runtime {
 
   /** Removes this node's containers (agent shutdown); returns how many. */
   async cleanup(): Promise<number> {
-    const r = await podman(["ps", "-a", "-q", "--filter", `label=${LABEL_NODE}=${this.o.nodeName}`]);
+    const r = await this.podman(["ps", "-a", "-q", "--filter", `label=${LABEL_NODE}=${this.o.nodeName}`]);
     const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
-    if (ids.length) await podman(["rm", "-f", "-t", "0", ...ids]);
+    if (ids.length) await this.podman(["rm", "-f", "-t", "0", ...ids]);
     return ids.length;
   }
 
   /** Finds this node's containers left by an earlier run (adopted or removed once the pods are known); returns how many. */
   async discover(): Promise<number> {
-    const r = await podman(["ps", "-a", "-q", "--filter", `label=${LABEL_NODE}=${this.o.nodeName}`]);
+    const r = await this.podman(["ps", "-a", "-q", "--filter", `label=${LABEL_NODE}=${this.o.nodeName}`]);
     const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
     if (!ids.length) return 0;
-    const inspected = await podman(["container", "inspect", ...ids]);
+    const inspected = await this.podman(["container", "inspect", ...ids]);
     let all: Inspected[] = [];
     try {
       all = JSON.parse(inspected.stdout) as Inspected[];
@@ -149,8 +263,9 @@ export class PodmanRuntime implements Runtime {
     const c = mine.sort((a, b) => Number(b.Config?.Labels?.[LABEL_RESTART] ?? 0) - Number(a.Config?.Labels?.[LABEL_RESTART] ?? 0))[0];
     if (!c) return undefined;
     const restartCount = Number(c.Config?.Labels?.[LABEL_RESTART] ?? 0) || 0;
-    const rc = this.track(pod, container, c.Id, c);
-    if (log) followLogs(c.Id, log, new Date());
+    // Its output from now on (conmon's file goes on; what it wrote while no agent ran stays in `podman logs`).
+    if (log && c.LogPath) this.logs.follow(c.LogPath, log, true);
+    const rc = this.track(pod, container, c.Id, { startedAt: podmanTime(c.State.StartedAt), imageId: c.Image, pid: c.State.Pid }, { path: c.LogPath, sink: log });
     return { ...rc, restartCount };
   }
 
@@ -162,7 +277,7 @@ export class PodmanRuntime implements Runtime {
   async finishAdoption(): Promise<number> {
     const leftovers = [...this.found.entries()].filter(([uid]) => !this.kept.has(uid)).flatMap(([, cs]) => cs.map((c) => c.Id));
     for (const uid of [...this.found.keys()]) if (!this.kept.has(uid)) this.found.delete(uid);
-    if (leftovers.length) await podman(["rm", "-f", "-t", "0", ...leftovers]);
+    if (leftovers.length) await this.podman(["rm", "-f", "-t", "0", ...leftovers]);
     await this.o.network?.releaseStale(this.kept);
     return leftovers.length;
   }
@@ -176,36 +291,51 @@ export class PodmanRuntime implements Runtime {
   }
 
   async removeSandbox(pod: Pod): Promise<void> {
-    const r = await podman(["ps", "-a", "-q", "--filter", `label=${LABEL_POD_UID}=${pod.metadata.uid}`]);
+    const r = await this.podman(["ps", "-a", "-q", "--filter", `label=${LABEL_POD_UID}=${pod.metadata.uid}`]);
     const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
-    if (ids.length) await podman(["rm", "-f", "-t", "0", ...ids]);
+    if (ids.length) await this.podman(["rm", "-f", "-t", "0", ...ids]);
+    this.removeLogs(`${pod.metadata.uid}_`);
     this.netns.delete(pod.metadata.uid);
     rmSync(this.dnsDir(pod), { recursive: true, force: true });
     await this.o.network?.teardown(pod.metadata.uid);
+  }
+
+  /** Removes conmon's log files whose names start with `prefix`. */
+  private removeLogs(prefix: string): void {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.logs.dir);
+    } catch {
+      return;
+    }
+    for (const n of names) if (n.startsWith(prefix)) rmSync(join(this.logs.dir, n), { force: true });
   }
 
   private dnsDir(pod: Pod): string {
     return join(this.o.dataDir ?? tmpdir(), "podman-dns", pod.metadata.uid);
   }
 
-  /** Images found present recently, with when (a burst of starts asks podman once per image). */
-  private readonly present = new Map<string, { at: number; check: Promise<boolean> }>();
+  /** Ids of images found present recently, with when (a burst of starts asks podman once per image). */
+  private readonly present = new Map<string, { at: number; check: Promise<string | undefined> }>();
 
-  private imagePresent(image: string): Promise<boolean> {
+  /** The image's id if it is present here (`podman image inspect`, remembered for a while). */
+  private imageId(image: string): Promise<string | undefined> {
     const now = Date.now();
     const held = this.present.get(image);
     if (held && now - held.at < IMAGE_PRESENT_TTL_MS) return held.check;
-    const check = podman(["image", "exists", image]).then((r) => r.code === 0);
+    const check = this.podman(["image", "inspect", "--format", "{{.Id}}", image]).then((r) => (r.code === 0 ? r.stdout.trim().split("\n")[0] || undefined : undefined));
     this.present.set(image, { at: now, check });
     // Only presence is remembered: a missing image is asked about again on the next start.
-    void check.then((ok) => {
-      if (!ok && this.present.get(image)?.check === check) this.present.delete(image);
+    void check.then((id) => {
+      if (!id && this.present.get(image)?.check === check) this.present.delete(image);
     });
     return check;
   }
 
-  private async checkImage(c: ContainerSpec): Promise<void> {
-    if (await this.imagePresent(c.image)) return;
+  /** The image's id; StartError when it is not here (nothing is pulled). */
+  private async checkImage(c: ContainerSpec): Promise<string> {
+    const id = await this.imageId(c.image);
+    if (id) return id;
     const policy = pullPolicy(c);
     if (policy === "Never") throw new StartError("ErrImageNeverPull", `Container image "${c.image}" is not present with pull policy of Never`, false);
     throw new StartError(
@@ -218,10 +348,14 @@ export class PodmanRuntime implements Runtime {
 
   async startContainer(req: StartRequest): Promise<RunningContainer> {
     const { pod, container: c } = req;
-    await this.checkImage(c);
+    const imageId = await this.checkImage(c);
     const name = containerName(this.tag, pod, c.name, req.restartCount);
     // Keep the previous run's container (its logs); drop older ones (a stale one of this name only if run finds one).
-    if (req.restartCount >= 2) await podman(["rm", "-f", "--ignore", "-t", "0", containerName(this.tag, pod, c.name, req.restartCount - 2)]);
+    if (req.restartCount >= 2) {
+      await this.podman(["rm", "-f", "--ignore", "-t", "0", containerName(this.tag, pod, c.name, req.restartCount - 2)]);
+      rmSync(this.logPath(pod, c.name, req.restartCount - 2), { force: true });
+    }
+    const logPath = this.logPath(pod, c.name, req.restartCount);
     const netns = this.netns.get(pod.metadata.uid);
     const { entrypoint, args } = entrypointArgs(c, req.argv);
     const run = [
@@ -232,7 +366,7 @@ export class PodmanRuntime implements Runtime {
       "--label", `${LABEL_RESTART}=${req.restartCount}`,
       "--network", netns ? `ns:${netns}` : "host",
       ...(netns ? ["--hostname", pod.metadata.name] : []),
-      "--log-opt", "max-size=10mb",
+      "--log-driver", "k8s-file", "--log-opt", `path=${logPath}`, "--log-opt", "max-size=10mb",
       ...(c.workingDir ? ["--workdir", c.workingDir] : []),
       ...(req.mounts ?? []).flatMap((m) => ["-v", `${m.hostPath}:${m.containerPath}${m.readOnly ? ":ro" : ""}`]),
       ...Object.entries({ HOSTNAME: pod.metadata.name, ...req.env }).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
@@ -241,36 +375,44 @@ export class PodmanRuntime implements Runtime {
       c.image,
       ...args,
     ];
-    let r = await podman(run, 120_000);
-    if (r.code !== 0 && /already in use/.test(r.stderr)) {
-      // Left by an earlier run (e.g. it exited while no agent ran): replace it.
-      await podman(["rm", "-f", "--ignore", "-t", "0", name]);
-      r = await podman(run, 120_000);
-    }
+    // Exits are seen by the node's event stream (started with the first container).
+    this.events.start();
+    const r = await this.starts.run(async () => {
+      rmSync(logPath, { force: true }); // an earlier run's instance of this name: its output is not this one's
+      let r = await this.podman(run, 120_000);
+      if (r.code !== 0 && /already in use/.test(r.stderr)) {
+        // Left by an earlier run (e.g. it exited while no agent ran): replace it.
+        await this.podman(["rm", "-f", "--ignore", "-t", "0", name]);
+        rmSync(logPath, { force: true });
+        r = await this.podman(run, 120_000);
+      }
+      return r;
+    });
     if (r.code !== 0) {
-      await podman(["rm", "-f", "--ignore", "-t", "0", name]);
+      await this.podman(["rm", "-f", "--ignore", "-t", "0", name]);
       const msg = r.stderr.trim().split("\n").filter(Boolean).pop() ?? `podman run exited ${r.code}`;
       throw new StartError("StartError", msg.replace(/^Error: /, ""));
     }
     const id = r.stdout.trim().split("\n").pop()!;
     this.stdio.set(`${pod.metadata.uid}/${c.name}`, { stdin: !!c.stdin, stdinOnce: !!c.stdinOnce, tty: !!c.tty });
-    const rc = this.track(pod, c.name, id, await this.inspect(id));
-    if (req.log) followLogs(id, req.log);
-    return rc;
+    // From the file's start: everything the container wrote since it started.
+    if (req.log) this.logs.follow(logPath, req.log);
+    // No inspect: it has just started (run -d returns once it has), and the image is the one checked.
+    return this.track(pod, c.name, id, { startedAt: rfc3339(Date.now()), imageId }, { path: logPath, sink: req.log });
   }
 
   /** Follows a running container: its exit, stop, exec and stats entries. */
-  private track(pod: Pod, container: string, id: string, info: Inspected | undefined): RunningContainer {
-    const startedAt = podmanTime(info?.State.StartedAt) ?? rfc3339(Date.now());
-    const exited = this.waitExit(id);
+  private track(pod: Pod, container: string, id: string, info: { startedAt?: string; imageId?: string; pid?: number }, log: { path?: string; sink?: LogSink }): RunningContainer {
+    const startedAt = info.startedAt ?? rfc3339(Date.now());
+    const exited = this.waitExit(id, log);
     const stop = async (grace: number) => {
-      await podman(["stop", "-t", String(Math.max(0, Math.floor(grace))), id], (grace + 30) * 1000);
+      await this.stopBatched(id, Math.max(0, Math.floor(grace)));
       await exited;
     };
     this.running.set(id, { stop });
     const key = `${pod.metadata.uid}/${container}`;
     this.byName.set(key, id);
-    if (info?.State.Pid) this.pids.set(id, info.State.Pid);
+    if (info.pid) this.pids.set(id, info.pid);
     void exited.then(() => {
       this.running.delete(id);
       this.pids.delete(id);
@@ -279,28 +421,23 @@ export class PodmanRuntime implements Runtime {
         this.stdio.delete(key);
       }
     });
-    return { containerID: `podman://${id}`, imageID: info?.Image ? `sha256:${info.Image}` : "", startedAt, exited, stop };
+    return { containerID: `podman://${id}`, imageID: info.imageId ? `sha256:${info.imageId}` : "", startedAt, exited, stop };
   }
 
-  private async inspect(id: string): Promise<Inspected | undefined> {
-    const r = await podman(["container", "inspect", id]);
-    if (r.code !== 0) return undefined;
-    try {
-      return (JSON.parse(r.stdout) as Inspected[])[0];
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Settles when the container has ended, with its exit code, OOM kill and finish time. */
-  private async waitExit(id: string): Promise<ContainerExit> {
-    const w = await podman(["wait", id], 0);
-    const info = await this.inspect(id);
-    const finishedAt = podmanTime(info?.State.FinishedAt) ?? rfc3339(Date.now());
+  /**
+   * Settles when the container has ended (the node's event stream says so), with its exit code,
+   * OOM kill and finish time (a batched inspect); its log is copied to the end first.
+   */
+  private async waitExit(id: string, log: { path?: string; sink?: LogSink }): Promise<ContainerExit> {
+    this.events.start();
+    const end = await this.events.ended(id);
+    if (log.path && log.sink) await this.logs.finish(log.path);
+    else log.sink?.close();
+    const info = await this.inspector.get(id);
+    const finishedAt = podmanTime(info?.State.FinishedAt) ?? podmanTime(end.time) ?? rfc3339(Date.now());
     if (!info) {
-      const code = Number(w.stdout.trim());
-      const exitCode = w.code === 0 && Number.isInteger(code) ? code : 137;
-      return { exitCode, reason: exitCode === 0 ? "Completed" : "Error", ...(w.code !== 0 ? { message: "the container was removed" } : {}), finishedAt };
+      const exitCode = end.removed ? 137 : end.exitCode;
+      return { exitCode, reason: exitCode === 0 ? "Completed" : "Error", ...(end.removed ? { message: "the container was removed" } : {}), finishedAt };
     }
     const exitCode = info.State.ExitCode;
     const reason = info.State.OOMKilled ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error";
@@ -321,6 +458,7 @@ export class PodmanRuntime implements Runtime {
     const withStdin = o.stdin && io.stdin;
     const argv = ["podman", "attach", "--sig-proxy=false", ...(withStdin ? [] : ["--no-stdin"]), id];
     const full = io.tty ? underTty(argv) : argv;
+    this.count(argv.slice(1));
     const child = spawn(full[0], full.slice(1), { stdio: [withStdin || io.tty ? "pipe" : "ignore", "pipe", "pipe"], ...(io.tty ? { env: ttyEnv(process.env as Record<string, string>) } : {}) });
     child.stdin?.on("error", () => {});
     const exited = new Promise<number>((resolve) => {
@@ -344,6 +482,7 @@ export class PodmanRuntime implements Runtime {
     // With -t podman needs a terminal of its own to pass on (and to follow its resizes): script gives it one.
     const argv = ["podman", "exec", ...(o.stdin || o.tty ? ["-i"] : []), ...(o.tty ? ["-t"] : []), id, ...o.command];
     const full = o.tty ? underTty(argv) : argv;
+    this.count(argv.slice(1));
     const child = spawn(full[0], full.slice(1), { stdio: [o.stdin || o.tty ? "pipe" : "ignore", "pipe", "pipe"], ...(o.tty ? { env: ttyEnv(process.env as Record<string, string>) } : {}) });
     const exited = new Promise<number>((resolve) => {
       child.once("error", (e) => {
@@ -365,6 +504,15 @@ export class PodmanRuntime implements Runtime {
   /** Usage from each running container's cgroup. */
   async stats(): Promise<ContainerStats[]> {
     const out: ContainerStats[] = [];
+    // Main processes not known yet (containers started since the last time): one batched inspect.
+    await Promise.all(
+      [...this.byName.values()]
+        .filter((id) => !this.pids.has(id))
+        .map(async (id) => {
+          const pid = (await this.inspector.get(id))?.State.Pid;
+          if (pid && this.running.has(id)) this.pids.set(id, pid);
+        }),
+    );
     for (const [key, id] of this.byName) {
       const pid = this.pids.get(id);
       const usage = pid ? cgroupUsage(pid) : undefined;
@@ -378,6 +526,9 @@ export class PodmanRuntime implements Runtime {
   async close(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.stop(0)));
     await this.cleanup();
+    this.events.close();
+    this.logs.close();
+    rmSync(this.logs.dir, { recursive: true, force: true });
     await this.o.network?.close();
   }
 }

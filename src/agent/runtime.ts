@@ -114,6 +114,8 @@ export interface Runtime {
   stats?(): Promise<ContainerStats[]>;
   /** Stops everything still running (agent shutdown). */
   close(): Promise<void>;
+  /** Helper processes this runtime has started so far, by kind (e.g. podman's `run`, `container inspect`); for tests and benches. */
+  processCounts?(): Record<string, number>;
   /**
    * Adoption after an agent restart (runtimes that leave containers running when the agent dies):
    * `keep` marks a pod still bound to this node (called as its worker is made, before

@@ -286,6 +286,55 @@ describe("node agent: podman runtime", () => {
     await waitFor(cluster, ["pod", "listener"], (p) => p?.status?.phase === "Succeeded", "listener Succeeded");
   });
 
+  it("a container that exits at once: all its output and its exit code; one podman process per start, none per running container", async () => {
+    const before = agent.processCounts();
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "quick" },
+      spec: { nodeName: NODE, restartPolicy: "Never", containers: [{ name: "c", image: "localhost/busybox:latest", command: ["sh", "-c", "echo first; echo second; printf tail; exit 3"] }] },
+    };
+    const r = await kubectl(cluster, ["apply", "--validate=false", "-f", "-"], { input: JSON.stringify(pod) });
+    assert.equal(r.code, 0, r.stderr);
+    const p = await waitFor(cluster, ["pod", "quick"], (o) => !!o?.status?.containerStatuses?.[0]?.state?.terminated, "quick terminated");
+    const t = p.status.containerStatuses[0].state.terminated;
+    assert.equal(t.exitCode, 3, JSON.stringify(t));
+    assert.equal(t.reason, "Error");
+    assert.equal(p.status.phase, "Failed");
+    // conmon's log file, copied by the agent to its end once the container's death is seen.
+    assert.equal((await kubectl(cluster, ["logs", "quick"])).stdout, "first\nsecond\ntail");
+    const after = agent.processCounts();
+    assert.equal((after.run ?? 0) - (before.run ?? 0), 1, JSON.stringify({ before, after }));
+    // Exits come from the node's one event stream, output from conmon's files: no podman wait/logs per container.
+    assert.equal(after.wait ?? 0, 0, JSON.stringify(after));
+    assert.equal(after.logs ?? 0, 0, JSON.stringify(after));
+    assert.equal(after.events, 1, JSON.stringify(after));
+    assert.equal((await kubectl(cluster, ["delete", "pod", "quick", "--grace-period=0", "--force"])).code, 0);
+  });
+
+  it("exits are still seen after the podman events process dies (it is started again and catches up)", async () => {
+    const mine = () =>
+      execFileSync("ps", ["-eo", "pid=,ppid=,args="])
+        .toString()
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => Number(f[1]) === process.pid && f.slice(2).join(" ").startsWith("podman events"))
+        .map((f) => Number(f[0]));
+    const streams = mine();
+    assert.equal(streams.length, 1, "this agent runs one podman events process");
+    const run = await kubectl(cluster, ["run", "late", "--image=localhost/busybox:latest", "--restart=Never", "--overrides", JSON.stringify({ spec: { nodeName: NODE } }), "--", "sh", "-c", "sleep 2; exit 4"]);
+    assert.equal(run.code, 0, run.stderr);
+    await waitFor(cluster, ["pod", "late"], (o) => o?.status?.phase === "Running", "late Running");
+    process.kill(streams[0], "SIGKILL");
+    const p = await waitFor(cluster, ["pod", "late"], (o) => !!o?.status?.containerStatuses?.[0]?.state?.terminated, "late terminated");
+    assert.equal(p.status.containerStatuses[0].state.terminated.exitCode, 4);
+    assert.equal(agent.processCounts().events, 2, "the stream was started again");
+    const again = mine();
+    assert.equal(again.length, 1);
+    assert.notEqual(again[0], streams[0]);
+    assert.equal((await kubectl(cluster, ["delete", "pod", "late", "--grace-period=0", "--force"])).code, 0);
+  });
+
   it("stopping the agent removes its containers, namespaces and bridge", async () => {
     const run = await kubectl(cluster, ["run", "left", "--image=localhost/busybox:latest", "--", "sleep", "3600"]);
     assert.equal(run.code, 0, run.stderr);

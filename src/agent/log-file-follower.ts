@@ -1,0 +1,164 @@
+import { closeSync, fstatSync, mkdirSync, openSync, statSync, watch, type FSWatcher } from "node:fs";
+import { basename, join } from "node:path";
+import { readFrom, type LogSink } from "./container-logs.ts";
+import { criOutput, splitLines } from "./cri-log-format.ts";
+
+/**
+ * Copies the output podman's conmon writes to its `k8s-file` logs (CRI format) into the agent's
+ * log sinks, in the agent's own process: no `podman logs --follow` process per container (a Go
+ * process polling each log file and the container's state). One `fs.watch` of the directory the
+ * logs are made in wakes the follower as lines are written; a poll every `pollMs` catches files
+ * elsewhere (an adopted container's) and anything a watch misses. conmon rotates a log at its
+ * max-size by renaming a new file over it: the old file is read to its end, then the new one from
+ * its start.
+ */
+
+interface Followed {
+  path: string;
+  sink: LogSink;
+  fd?: number;
+  ino?: number;
+  offset: number;
+  /** Start at the file's end (an adopted container: its output from now on). */
+  fromEnd: boolean;
+  carry: Buffer;
+}
+
+export class LogFileFollower {
+  private readonly files = new Map<string, Followed>();
+  private watcher?: FSWatcher;
+  private timer?: ReturnType<typeof setInterval>;
+  private readonly due = new Set<string>();
+  private scheduled = false;
+
+  constructor(
+    /** Where new logs are made (watched). */
+    readonly dir: string,
+    private readonly pollMs = 1_000,
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** Starts copying the log at `path` (which may not exist yet) into `sink`. */
+  follow(path: string, sink: LogSink, fromEnd = false): void {
+    this.files.set(path, { path, sink, offset: 0, fromEnd, carry: Buffer.alloc(0) });
+    this.ensureRunning();
+    this.pump(this.files.get(path)!);
+  }
+
+  /** The container ended: copies what is left of its log and closes the sink. */
+  async finish(path: string): Promise<void> {
+    const f = this.files.get(path);
+    if (!f) return;
+    this.pump(f);
+    // conmon may still be writing the last of the output it drained.
+    await new Promise((r) => setTimeout(r, 50));
+    if (this.files.get(path) !== f) return;
+    this.pump(f);
+    this.drop(f);
+  }
+
+  /** Stops following without reading more (the sink is closed). */
+  stop(path: string): void {
+    const f = this.files.get(path);
+    if (f) this.drop(f);
+  }
+
+  private drop(f: Followed): void {
+    this.files.delete(f.path);
+    if (f.fd !== undefined) closeSync(f.fd);
+    f.fd = undefined;
+    f.sink.close();
+    if (this.files.size === 0) this.idle();
+  }
+
+  private ensureRunning(): void {
+    if (!this.watcher) {
+      try {
+        this.watcher = watch(this.dir, (_event, name) => {
+          if (!name) return;
+          const path = join(this.dir, basename(String(name)).replace(/\.tmp$/, ""));
+          if (!this.files.has(path)) return;
+          this.due.add(path);
+          if (!this.scheduled) {
+            this.scheduled = true;
+            setImmediate(() => {
+              this.scheduled = false;
+              for (const p of this.due) {
+                const f = this.files.get(p);
+                if (f) this.pump(f);
+              }
+              this.due.clear();
+            });
+          }
+        });
+        this.watcher.on("error", () => {
+          this.watcher?.close();
+          this.watcher = undefined;
+        });
+      } catch {
+        this.watcher = undefined; // the poll alone then
+      }
+    }
+    if (!this.timer) {
+      this.timer = setInterval(() => {
+        for (const f of this.files.values()) this.pump(f);
+      }, this.pollMs);
+      this.timer.unref?.();
+    }
+  }
+
+  private idle(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Copies what was written since the last pump (across a rotation). */
+  private pump(f: Followed): void {
+    try {
+      if (f.fd === undefined) {
+        f.fd = openSync(f.path, "r");
+        const st = fstatSync(f.fd);
+        f.ino = st.ino;
+        f.offset = f.fromEnd ? st.size : 0;
+      }
+      for (let rotations = 0; rotations < 4; rotations++) {
+        const fresh = readFrom(f.fd, f.offset);
+        f.offset += fresh.length;
+        this.deliver(f, fresh);
+        let now: number | undefined;
+        try {
+          now = statSync(f.path).ino;
+        } catch {
+          return; // removed (the container is gone): what the open file held was read
+        }
+        if (now === f.ino) return;
+        closeSync(f.fd);
+        f.fd = openSync(f.path, "r");
+        f.ino = fstatSync(f.fd).ino;
+        f.offset = 0;
+      }
+    } catch {
+      // Not there yet (conmon makes it as the container is created): the next wake-up tries again.
+    }
+  }
+
+  private deliver(f: Followed, fresh: Buffer): void {
+    if (!fresh.length) return;
+    const { lines, rest } = splitLines(f.carry.length ? Buffer.concat([f.carry, fresh]) : fresh);
+    f.carry = Buffer.from(rest);
+    for (const { stream, data } of criOutput(lines)) f.sink.write(stream, data);
+  }
+
+  /** Logs followed now. */
+  get size(): number {
+    return this.files.size;
+  }
+
+  close(): void {
+    for (const f of [...this.files.values()]) this.drop(f);
+    this.idle();
+  }
+}
