@@ -28,6 +28,8 @@ export interface PodStartRow {
   /** podman processes the runtime started during the phase, per pod, and by kind (none: the runtime does not count). */
   processesPerPod?: number;
   processes?: Record<string, number>;
+  /** CPU seconds this process used during the phase (the node agent runs in it, with the bench's client and watch). */
+  agentCpuS: number;
 }
 
 export interface PodStartResults {
@@ -86,6 +88,7 @@ export async function runPodStartBench(
         log(`podstart: ${runtime}: creating ${pods} pods on ${node} (${mode}, ${concurrency} in flight)`);
         const t0 = performance.now();
         const before = agent.processCounts?.() ?? {};
+        const cpu0 = process.cpuUsage();
         const untilRunning = async (names: string[], deadline: number) => {
           while (names.some((n) => !running.has(n)) && Date.now() < deadline) {
             // A watch the server ended is resumed from the last resourceVersion seen.
@@ -117,6 +120,7 @@ export async function runPodStartBench(
         const runningHere = names.filter((n) => running.has(n)).length;
         const of = (m: Map<string, number>, from: Map<string, number>) => names.filter((n) => m.has(n) && from.has(n)).map((n) => m.get(n)! - from.get(n)!);
         const startup = summarize(of(running, sent));
+        const cpu = process.cpuUsage(cpu0);
         const after = agent.processCounts?.();
         const processes: Record<string, number> | undefined = after
           ? Object.fromEntries(Object.entries(after).map(([k, n]): [string, number] => [k, n - (before[k] ?? 0)]).filter(([, n]) => n > 0))
@@ -134,10 +138,12 @@ export async function runPodStartBench(
           toBound: summarize(of(bound, sent)),
           boundToRunning: summarize(of(running, bound)),
           ...(processes && spawned !== undefined ? { processes, processesPerPod: round(spawned / pods, 2) } : {}),
+          agentCpuS: round((cpu.user + cpu.system) / 1e6, 1),
         });
         log(
           `podstart: ${runtime} (${mode}): ${runningHere}/${pods} Running in ${totalS.toFixed(1)} s; startup p50 ${startup.p50.toFixed(0)} ms, p99 ${startup.p99.toFixed(0)} ms` +
-            (processes ? `; processes started: ${JSON.stringify(processes)}` : ""),
+            (processes ? `; processes started: ${JSON.stringify(processes)}` : "") +
+            `; agent process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`,
         );
         if (runningHere < pods) findings.push(`podstart: ${runtime} (${mode}): only ${runningHere} of ${pods} pods Running within ${o.budgetMs / 1000} s`);
       };

@@ -605,7 +605,7 @@ function printPodStart(out: string[]): void {
   }
   out.push(
     table(
-      ["runtime", "mode", "pods", "Running", "in flight", "s", "pods/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "-> bound p50/p99", "bound -> Running p50/p99", "processes/pod"],
+      ["runtime", "mode", "pods", "Running", "in flight", "s", "pods/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "-> bound p50/p99", "bound -> Running p50/p99", "processes/pod", "agent CPU s"],
       p.rows.map((r) => [
         r.runtime,
         r.mode,
@@ -621,6 +621,7 @@ function printPodStart(out: string[]): void {
         `${fmtInt(r.toBound.p50)} / ${fmtInt(r.toBound.p99)}`,
         `${fmtInt(r.boundToRunning.p50)} / ${fmtInt(r.boundToRunning.p99)}`,
         r.processesPerPod === undefined ? "-" : fmt(r.processesPerPod),
+        fmt(r.agentCpuS),
       ]),
     ),
   );
