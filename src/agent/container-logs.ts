@@ -42,11 +42,11 @@ interface Active {
   wake: Set<() => void>;
 }
 
-/** What a file holds from `offset` to its end now. */
-export function readFrom(fd: number, offset: number): Buffer {
+/** What a file holds from `offset` to its end now (at most `max` bytes). */
+export function readFrom(fd: number, offset: number, max = Infinity): Buffer {
   const size = fstatSync(fd).size;
   if (size <= offset) return Buffer.alloc(0);
-  const buf = Buffer.allocUnsafe(size - offset);
+  const buf = Buffer.allocUnsafe(Math.min(size - offset, max));
   let got = 0;
   while (got < buf.length) {
     const n = readSync(fd, buf, got, buf.length - got, offset + got);

@@ -105,8 +105,8 @@ export class DetachedContainer {
       this.copier.start();
     }
     if (child) {
-      child.once("exit", () => this.settle());
-      child.once("error", (e) => this.settle(e.message));
+      child.once("exit", () => void this.settle());
+      child.once("error", (e) => void this.settle(e.message));
     } else {
       this.poll = setInterval(() => this.check(), ADOPTED_POLL_MS);
       this.check();
@@ -169,15 +169,16 @@ export class DetachedContainer {
   /** Whether the container has ended (exit file written, or its monitor gone). */
   private check(): void {
     if (this.ended) return;
-    if (this.exitStatus().code !== undefined || !this.monitorAlive()) this.settle();
+    if (this.exitStatus().code !== undefined || !this.monitorAlive()) void this.settle();
   }
 
-  private settle(error?: string): void {
+  /** The container has ended: its output copied to the end, its directory removed, its exit reported. */
+  private async settle(error?: string): Promise<void> {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.poll);
     const { code, at } = this.exitStatus();
-    this.copier?.finish();
+    await this.copier?.finish();
     rmSync(this.dir, { recursive: true, force: true });
     const finishedAt = rfc3339(at ?? Date.now());
     if (error) this.resolveExit({ exitCode: 128, reason: "StartError", message: error, finishedAt });
@@ -212,7 +213,7 @@ export class DetachedContainer {
       await sleep(20);
       main = this.mainPid();
     }
-    if (!this.running) return;
+    if (!this.running) return void (await this.exited);
     if (main === undefined) {
       // No container session to signal (its monitor never got it going): the monitor's group goes.
       if (this.monitorAlive()) signal(-this.state.monitorPid, "SIGKILL");

@@ -11,7 +11,9 @@ import { resumeOffset } from "./process-state.ts";
  * been copied is kept in `offsets`, so an agent started after one that died goes on from there
  * (a chunk copied just before the agent died may be copied twice). A file copied to its end that
  * has grown past TRUNCATE_AT is truncated (the writer appends: it goes on at the start); a write
- * landing between the last read and the truncate is lost.
+ * landing between the last read and the truncate is lost. Unlike a pipe, a file does not slow a
+ * writer down: one that writes faster than the agent copies (for minutes) grows its file until it
+ * pauses. Copying goes in chunks, so a backlog does not hold up the agent's event loop.
  */
 
 export type OutputStream = "stdout" | "stderr";
@@ -20,6 +22,8 @@ export type OutputListener = (stream: OutputStream, data: Buffer) => void;
 const STREAMS: OutputStream[] = ["stdout", "stderr"];
 const TRUNCATE_AT = 4 * 1024 * 1024;
 const POLL_MS = 1000;
+/** At most this much per stream per pump; the rest in the next (the agent's event loop is not held up by a backlog). */
+const CHUNK = 256 * 1024;
 const OFFSETS_WIDTH = 20;
 /** Read-write, created if missing, not O_APPEND (offsets are rewritten in place; output files only read and truncated). */
 const RW = constants.O_RDWR | constants.O_CREAT;
@@ -34,12 +38,13 @@ export class OutputCopier {
   private watcher?: FSWatcher;
   private timer?: ReturnType<typeof setInterval>;
   private done = false;
+  private again = false;
 
   constructor(
     private readonly dir: string,
     private readonly sink: LogSink,
     readonly listeners: Set<OutputListener>,
-    /** Called on every change in the directory (the exit status may have appeared). */
+    /** Called when the directory's `exit` file changes (the exit status may have appeared). */
     private readonly onChange: () => void = () => {},
   ) {}
 
@@ -53,9 +58,9 @@ export class OutputCopier {
       this.offsets.set(s, resumeOffset(saved[i], fstatSync(fd).size));
     });
     try {
-      this.watcher = watch(this.dir, () => {
-        this.pump();
-        this.onChange();
+      this.watcher = watch(this.dir, (_event, file) => {
+        if (file === "stdout" || file === "stderr" || file === null) this.pump();
+        if (file === "exit" || file === null) this.onChange();
       });
       this.watcher.on("error", () => {});
     } catch {
@@ -78,18 +83,21 @@ export class OutputCopier {
   pump(): void {
     if (this.done) return;
     let moved = false;
+    let more = false;
     for (const s of STREAMS) {
       const fd = this.fds.get(s)!;
       let offset = this.offsets.get(s)!;
       const size = fstatSync(fd).size;
       if (size < offset) offset = 0; // truncated by someone else
-      const fresh = readFrom(fd, offset);
+      const fresh = readFrom(fd, offset, CHUNK);
+      if (fresh.length === CHUNK) more = true;
       if (fresh.length) {
         offset += fresh.length;
         this.sink.write(s, fresh);
         for (const l of this.listeners) l(s, fresh);
         moved = true;
       }
+      // Caught up past TRUNCATE_AT: start the file over.
       if (offset >= TRUNCATE_AT && fstatSync(fd).size === offset) {
         ftruncateSync(fd, 0);
         offset = 0;
@@ -101,12 +109,29 @@ export class OutputCopier {
       const line = STREAMS.map((s) => String(this.offsets.get(s)).padStart(OFFSETS_WIDTH, "0")).join(" ") + "\n";
       writeSync(this.offsetsFd, line, 0);
     }
+    if (more && !this.again) {
+      this.again = true;
+      setImmediate(() => {
+        this.again = false;
+        this.pump();
+      });
+    }
+  }
+
+  /** Copies everything the files hold now, a chunk per turn of the event loop (the container has ended: nothing more comes). */
+  private async drain(): Promise<void> {
+    for (;;) {
+      const before = STREAMS.map((s) => this.offsets.get(s));
+      this.pump();
+      if (STREAMS.every((s, i) => this.offsets.get(s) === before[i])) return;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   /** The container has ended: copies the rest and closes its log. */
-  finish(): void {
+  async finish(): Promise<void> {
     if (this.done) return;
-    this.pump();
+    await this.drain();
     this.stop();
     this.sink.close();
   }
