@@ -8,6 +8,7 @@ import {
   forbidden,
   invalid,
   isObj,
+  jsonEqual,
   notSupported,
   required,
   sub,
@@ -37,6 +38,14 @@ export function validateAccessModes(errs: FieldError[], field: string, modes: un
     if (!ACCESS_MODES.includes(m as string)) errs.push(notSupported(field, m, ACCESS_MODES));
   });
   if (modes.includes("ReadWriteOncePod") && modes.length > 1) errs.push(forbidden(field, "may not use ReadWriteOncePod with other access modes"));
+}
+
+/** hostPath types (Kubernetes' HostPathType; "" skips the check). */
+export const HOST_PATH_TYPES = ["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"];
+
+/** A path may not step up (Kubernetes' validatePathNoBacksteps). */
+function noBacksteps(errs: FieldError[], field: string, path: unknown): void {
+  if (String(path).split("/").includes("..")) errs.push(invalid(field, path, "must not contain '..'"));
 }
 
 /** The volume sources a PersistentVolume may name (exactly one). */
@@ -100,9 +109,14 @@ export const persistentVolumeKind: ResourceKind = {
     const sources = PV_SOURCES.filter((s) => spec[s] !== undefined && spec[s] !== null);
     if (sources.length === 0) errs.push(required("spec", "must specify a volume type"));
     for (const s of sources.slice(1)) errs.push(forbidden(`spec.${s}`, "may not specify more than 1 volume type"));
-    if (isObj(spec.hostPath) && !spec.hostPath.path) errs.push(required("spec.hostPath.path"));
+    if (isObj(spec.hostPath)) {
+      if (!spec.hostPath.path) errs.push(required("spec.hostPath.path"));
+      else noBacksteps(errs, "spec.hostPath.path", spec.hostPath.path);
+      if (spec.hostPath.type !== undefined && spec.hostPath.type !== null) enumField(errs, "spec.hostPath.type", spec.hostPath.type, HOST_PATH_TYPES);
+    }
     if (isObj(spec.local)) {
       if (!spec.local.path) errs.push(required("spec.local.path"));
+      else noBacksteps(errs, "spec.local.path", spec.local.path);
       if (!isObj(spec.nodeAffinity)) errs.push(required("spec.nodeAffinity", "Local volume requires node affinity"));
     }
     if (isObj(spec.nfs)) {
@@ -127,7 +141,7 @@ export const persistentVolumeKind: ResourceKind = {
     if (old) {
       const prev = sub(old, "spec");
       const source = (s: Obj) => Object.fromEntries(PV_SOURCES.filter((k) => s[k] !== undefined).map((k) => [k, s[k]]));
-      checkImmutable(errs, "spec.persistentvolumesource", source(spec), source(prev));
+      if (!jsonEqual(source(spec), source(prev))) errs.push(forbidden("spec.persistentvolumesource", "spec.persistentvolumesource is immutable after creation"));
       checkImmutable(errs, "spec.volumeMode", spec.volumeMode, prev.volumeMode);
       if (prev.nodeAffinity !== undefined) checkImmutable(errs, "spec.nodeAffinity", spec.nodeAffinity, prev.nodeAffinity);
     }

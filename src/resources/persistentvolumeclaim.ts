@@ -4,6 +4,7 @@ import { canonicalQuantity } from "./quantity.ts";
 import type { FieldError, KubeObject, ResourceKind } from "./types.ts";
 import {
   canonicalizeResourceList,
+  compareQuantities,
   enumField,
   forbidden,
   isObj,
@@ -43,18 +44,31 @@ export function defaultClaim(pvc: Obj): void {
   status.phase ||= "Pending";
 }
 
+/**
+ * A claim's spec is fixed after creation (Kubernetes' ValidatePersistentVolumeClaimUpdate):
+ * volumeName may go from "" to a name (binding), volumeAttributesClassName may change, and a
+ * bound claim's storage request may change but not below its status.capacity (growing it is
+ * then up to admission: src/store/claim-admission.ts).
+ */
 function validateClaimUpdate(errs: FieldError[], pvc: KubeObject, old: KubeObject): void {
   const spec = sub(pvc, "spec");
   const prev = sub(old, "spec");
-  // Everything but resources.requests and volumeAttributesClassName is fixed; volumeName may go from "" to a name (binding).
+  const bound = sub(old, "status").phase === "Bound";
   const strip = (s: Obj) => {
-    const copy: Obj = { ...s, resources: { ...sub(s, "resources"), requests: undefined } };
+    const resources = sub(s, "resources");
+    const copy: Obj = { ...s, resources: bound ? { ...resources, requests: { ...sub(resources, "requests"), storage: undefined } } : resources };
     delete copy.volumeAttributesClassName;
     if (!prev.volumeName) delete copy.volumeName;
     return copy;
   };
   if (!jsonEqual(JSON.parse(JSON.stringify(strip(spec))), JSON.parse(JSON.stringify(strip(prev)))))
     errs.push(forbidden("spec", "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"));
+  else if (bound) {
+    const size = getPath(pvc, "spec.resources.requests.storage");
+    const capacity = getPath(old, "status.capacity.storage");
+    if (compareQuantities(size, getPath(old, "spec.resources.requests.storage")) < 0 && capacity !== undefined && compareQuantities(size, capacity) <= 0)
+      errs.push(forbidden("spec.resources.requests.storage", "field can not be less than status.capacity"));
+  }
 }
 
 function claimCapacity(o: KubeObject): string {

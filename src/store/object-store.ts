@@ -10,7 +10,7 @@ import { numberSetting, type Env } from "../env.ts";
 import { generateSuffix } from "./generate-name.ts";
 import { hubName, materialize } from "./hub.ts";
 import { admitPodPriority } from "./pod-priority.ts";
-import { admitClaimStorageClass } from "./claim-admission.ts";
+import { admitClaimResize, admitClaimStorageClass } from "./claim-admission.ts";
 import { admitStorageProtection } from "./storage-protection.ts";
 import { openRows, openSecret, primaryKeyId, SECRETS_RESOURCE } from "./secret-box.ts";
 import { explainClaimFailure, isServiceKind, serviceClaims, ServiceAllocation } from "./service-allocation.ts";
@@ -355,6 +355,7 @@ export class ObjectStore {
       next.metadata.resourceVersion = old.metadata.resourceVersion;
       return next;
     }
+    if (kind.kind === "PersistentVolumeClaim" && kind.group === "" && part !== "status") await admitClaimResize(this.db, next, old);
     // A Service that needs new addresses (to NodePort, from ExternalName, new ports) gets them here.
     const allocation = isServiceKind(kind) && part !== "status" ? new ServiceAllocation(this.db, this.env, next, old, this.key(kind, namespace, name)) : undefined;
     await allocation?.allocate();

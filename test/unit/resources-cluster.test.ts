@@ -212,12 +212,21 @@ describe("PersistentVolumeClaim", () => {
     expect(errs[0].message).toBe("Required value: at least 1 access mode is required");
     expect(paths(admit(persistentVolumeClaimKind, pvc({ accessModes: ["ReadWriteOnce"] })))).toEqual(["spec.resources[storage]"]);
   });
-  it("allows only request changes (and binding) on update", () => {
+  it("allows only binding on update, and request changes of bound claims (not below their capacity)", () => {
+    const immutable = [{ field: "spec", reason: "FieldValueForbidden", message: "Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims" }];
     const old = pvc(spec);
     admit(persistentVolumeClaimKind, old);
-    expect(admit(persistentVolumeClaimKind, pvc({ ...spec, resources: { requests: { storage: "2Gi" } }, volumeName: "pv-1" }), old)).toEqual([]);
-    const errs = admit(persistentVolumeClaimKind, pvc({ ...spec, accessModes: ["ReadWriteMany"] }), old);
-    expect(errs).toEqual([{ field: "spec", reason: "FieldValueForbidden", message: "Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims" }]);
+    expect(admit(persistentVolumeClaimKind, pvc({ ...spec, volumeName: "pv-1" }), old)).toEqual([]);
+    expect(admit(persistentVolumeClaimKind, pvc({ ...spec, resources: { requests: { storage: "2Gi" } } }), old)).toEqual(immutable);
+    expect(admit(persistentVolumeClaimKind, pvc({ ...spec, accessModes: ["ReadWriteMany"] }), old)).toEqual(immutable);
+    const bound = pvc({ ...spec, volumeName: "pv-1" });
+    admit(persistentVolumeClaimKind, bound);
+    bound.status = { phase: "Bound", capacity: { storage: "1Gi" } };
+    expect(admit(persistentVolumeClaimKind, pvc({ ...spec, volumeName: "pv-1", resources: { requests: { storage: "2Gi" } } }), bound)).toEqual([]);
+    expect(admit(persistentVolumeClaimKind, pvc({ ...spec, volumeName: "pv-2" }), bound)).toEqual(immutable);
+    expect(admit(persistentVolumeClaimKind, pvc({ ...spec, volumeName: "pv-1", resources: { requests: { storage: "1Mi" } } }), bound)).toEqual([
+      { field: "spec.resources.requests.storage", reason: "FieldValueForbidden", message: "Forbidden: field can not be less than status.capacity" },
+    ]);
   });
   it("prints like kubectl get pvc", () => {
     expect(headers(persistentVolumeClaimKind)).toEqual({

@@ -191,3 +191,66 @@ describe("static binding", () => {
     for (const name of ["vol-node-a", "vol-node-b"]) await apiJson("DELETE", `/api/v1/nodes/${name}`);
   });
 });
+
+describe("bad input", () => {
+  it("invalid volumes and claims are 422 with Kubernetes' wording", async () => {
+    const ns = "vol-bad";
+    await createNamespace(ns);
+    const cases: [string, unknown, string][] = [
+      ["/api/v1/persistentvolumes", { ...pv("bad-cap"), spec: { accessModes: ["ReadWriteOnce"], hostPath: { path: "/x" } } }, 'PersistentVolume "bad-cap" is invalid: spec.capacity: Required value, spec.capacity: Unsupported value: null: supported values: "storage"'],
+      ["/api/v1/persistentvolumes", pv("bad-source", { hostPath: undefined }), 'PersistentVolume "bad-source" is invalid: spec: Required value: must specify a volume type'],
+      ["/api/v1/persistentvolumes", pv("bad-up", { hostPath: { path: "/srv/../etc" } }), `PersistentVolume "bad-up" is invalid: spec.hostPath.path: Invalid value: "/srv/../etc": must not contain '..'`],
+      ["/api/v1/persistentvolumes", pv("bad-type", { hostPath: { path: "/srv/x", type: "Dir" } }), 'PersistentVolume "bad-type" is invalid: spec.hostPath.type: Unsupported value: "Dir": supported values: "", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"'],
+      ["/api/v1/persistentvolumes", pv("bad-local", { hostPath: undefined, local: { path: "/mnt/x" } }), 'PersistentVolume "bad-local" is invalid: spec.nodeAffinity: Required value: Local volume requires node affinity'],
+      ["/api/v1/persistentvolumes", pv("bad-modes", { accessModes: ["ReadWriteSometimes"] }), 'PersistentVolume "bad-modes" is invalid: spec.accessModes: Unsupported value: "ReadWriteSometimes": supported values: "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"'],
+      [`/api/v1/namespaces/${ns}/persistentvolumeclaims`, pvc("no-modes", { accessModes: [] }), 'PersistentVolumeClaim "no-modes" is invalid: spec.accessModes: Required value: at least 1 access mode is required'],
+      [`/api/v1/namespaces/${ns}/persistentvolumeclaims`, pvc("no-size", { resources: {} }), 'PersistentVolumeClaim "no-size" is invalid: spec.resources[storage]: Required value'],
+      [`/api/v1/namespaces/${ns}/persistentvolumeclaims`, pvc("zero", { resources: { requests: { storage: "0" } } }), 'PersistentVolumeClaim "zero" is invalid: spec.resources.requests[storage]: Invalid value: "0": must be greater than zero'],
+    ];
+    for (const [path, body, message] of cases) {
+      const r = await apiJson("POST", path, body);
+      expect({ status: r.status, reason: r.body.reason, message: r.body.message }).toEqual({ status: 422, reason: "Invalid", message });
+    }
+    // A volume's source is fixed.
+    await create("/api/v1/persistentvolumes", pv("vol-bad-fixed", { storageClassName: "bad-fixed" }));
+    const moved = await apiJson("PATCH", "/api/v1/persistentvolumes/vol-bad-fixed", { spec: { hostPath: { path: "/elsewhere" } } }, { contentType: "application/merge-patch+json" });
+    expect({ status: moved.status, message: moved.body.message }).toEqual({
+      status: 422,
+      message: 'PersistentVolume "vol-bad-fixed" is invalid: spec.persistentvolumesource: Forbidden: spec.persistentvolumesource is immutable after creation',
+    });
+  });
+
+  it("a claim's spec is immutable (its request may not even change while unbound); a bound claim may not shrink below its capacity nor grow without an expandable class", async () => {
+    const ns = "vol-immutable";
+    await createNamespace(ns);
+    const patch = (name: string, spec: unknown) =>
+      apiJson("PATCH", `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`, { spec }, { contentType: "application/merge-patch+json" });
+    const immutable = (name: string) =>
+      `PersistentVolumeClaim "${name}" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims`;
+    await create(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, pvc("unbound", { storageClassName: "nothing-matches" }));
+    for (const spec of [{ resources: { requests: { storage: "1Gi" } } }, { accessModes: ["ReadWriteMany"] }, { storageClassName: "other" }]) {
+      const r = await patch("unbound", spec);
+      expect({ status: r.status, message: r.body.message }).toEqual({ status: 422, message: immutable("unbound") });
+    }
+    await create("/api/v1/persistentvolumes", pv("vol-immutable", { storageClassName: "immutable-class", capacity: { storage: "1Gi" } }));
+    await create(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, pvc("bound", { storageClassName: "immutable-class", resources: { requests: { storage: "1Gi" } } }));
+    await eventually(async () => expect((await getClaim(ns, "bound")).body.status.phase).toBe("Bound"), settle(ns));
+    for (const spec of [{ volumeName: "another" }, { accessModes: ["ReadOnlyMany"] }, { selector: { matchLabels: { a: "b" } } }]) {
+      const r = await patch("bound", spec);
+      expect({ status: r.status, message: r.body.message }).toEqual({ status: 422, message: immutable("bound") });
+    }
+    const shrink = await patch("bound", { resources: { requests: { storage: "500Mi" } } });
+    expect({ status: shrink.status, message: shrink.body.message }).toEqual({
+      status: 422,
+      message: 'PersistentVolumeClaim "bound" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than status.capacity',
+    });
+    const grow = await patch("bound", { resources: { requests: { storage: "2Gi" } } });
+    expect({ status: grow.status, message: grow.body.message }).toEqual({
+      status: 403,
+      message: 'persistentvolumeclaims "bound" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+    });
+    // Labels and annotations stay editable.
+    const labelled = await apiJson("PATCH", `/api/v1/namespaces/${ns}/persistentvolumeclaims/bound`, { metadata: { labels: { team: "a" } } }, { contentType: "application/merge-patch+json" });
+    expect(labelled.status).toBe(200);
+  });
+});
