@@ -269,6 +269,8 @@ export class ControllerHost {
 /**
  * Records an Event about `involved` (in its namespace), folding repeats of the same
  * reason and message into count/lastTimestamp. Shared by the controllers and the scheduler.
+ * Most events are new (their message names what they are about), so it creates first and
+ * reads only when the event exists already: no D1 read for a new event.
  */
 export async function recordEvent(
   store: ObjectStore,
@@ -282,14 +284,6 @@ export async function recordEvent(
   const namespace = involved.metadata.namespace ?? "";
   const name = `${involved.metadata.name}.${fnv1a(`${involved.metadata.uid}/${reason}/${message}`)}`;
   const ts = isoNow(now);
-  const existing = await store.tryGet(eventKind, namespace, name);
-  if (existing) {
-    const next = structuredClone(existing);
-    next.count = ((existing.count as number | undefined) ?? 1) + 1;
-    next.lastTimestamp = ts;
-    await store.update(eventKind, next, { current: existing });
-    return;
-  }
   const event: KubeObject = {
     apiVersion: "v1",
     kind: "Event",
@@ -312,5 +306,16 @@ export async function recordEvent(
     lastTimestamp: ts,
     count: 1,
   };
-  await store.create(eventKind, event);
+  try {
+    await store.create(eventKind, event);
+    return;
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === 409)) throw e;
+  }
+  const existing = await store.tryGet(eventKind, namespace, name);
+  if (!existing) return; // expired or deleted between the two: this occurrence is dropped, as a recorder under pressure does
+  const next = structuredClone(existing);
+  next.count = ((existing.count as number | undefined) ?? 1) + 1;
+  next.lastTimestamp = ts;
+  await store.update(eventKind, next, { current: existing });
 }

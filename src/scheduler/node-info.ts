@@ -32,16 +32,32 @@ export function effectiveTaints(node: KubeObject): Taint[] {
   return [...taints, { key, effect: "NoSchedule" }];
 }
 
-export function nodeInfo(node: KubeObject): NodeInfo {
+type NodeFacts = Pick<NodeInfo, "node" | "name" | "labels" | "taints" | "unschedulable" | "allocatable">;
+
+/** What a node object says (parsed once per object: the scheduler's copies keep unchanged nodes' objects). */
+const facts = new WeakMap<KubeObject, NodeFacts>();
+
+function nodeFacts(node: KubeObject): NodeFacts {
+  let f = facts.get(node);
+  if (f) return f;
   const status = isObj(node.status) ? node.status : {};
   const spec = isObj(node.spec) ? node.spec : {};
-  return {
+  f = {
     node,
     name: node.metadata.name ?? "",
     labels: node.metadata.labels ?? {},
     taints: effectiveTaints(node),
     unschedulable: spec.unschedulable === true,
     allocatable: resourceList(status.allocatable ?? status.capacity),
+  };
+  facts.set(node, f);
+  return f;
+}
+
+/** A node with nothing accounted on it yet (what is placed on it is added per round). */
+export function nodeInfo(node: KubeObject): NodeInfo {
+  return {
+    ...nodeFacts(node),
     requested: {},
     nonZeroRequested: { cpu: 0, memory: 0 },
     pods: [],

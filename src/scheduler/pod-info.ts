@@ -20,7 +20,20 @@ export function hostPortsOf(spec: Obj): HostPort[] {
   return out;
 }
 
+/**
+ * PodInfos by pod object: the scheduler's copies keep an unchanged pod's object from round to
+ * round, so each bound pod's requests are parsed once, not once per round (a PodInfo is never
+ * changed after it is made).
+ */
+const infos = new WeakMap<KubeObject, PodInfo>();
+
 export function podInfo(pod: KubeObject): PodInfo {
+  let info = infos.get(pod);
+  if (!info) infos.set(pod, (info = makePodInfo(pod)));
+  return info;
+}
+
+function makePodInfo(pod: KubeObject): PodInfo {
   const spec = isObj(pod.spec) ? pod.spec : {};
   return {
     pod,

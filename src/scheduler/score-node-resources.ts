@@ -16,10 +16,11 @@ export const nodeResourcesScore: ScorePlugin = {
   name: "NodeResourcesFit",
   score(pod, nodes, _cluster, config) {
     const most = config.scoringStrategy !== "LeastAllocated";
+    const resourceWeights = Object.entries(config.resourceWeights);
     return nodes.map((node) => {
       let total = 0;
       let weights = 0;
-      for (const [resource, weight] of Object.entries(config.resourceWeights)) {
+      for (const [resource, weight] of resourceWeights) {
         const capacity = node.allocatable[resource] ?? 0;
         if (capacity <= 0 || weight <= 0) continue;
         const requested = Math.min(requestedAfter(node, pod, resource), capacity);
