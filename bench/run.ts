@@ -17,6 +17,7 @@ import { fmt, fmtInt, table } from "./report.ts";
 import { loadLocalCluster, snapshotProject, type SourceMode } from "./snapshot.ts";
 import { round, type LatencySummary } from "./stats.ts";
 import { WatchTracker, type WatchFigures } from "./watch.ts";
+import { startWorkerProfile, type WorkerProfile } from "./worker-profile.ts";
 import { runFuzzBench, type FuzzResults } from "./fuzz.ts";
 import { runAuditCostBench, sideSummary, type AuditCostResults } from "./audit-cost.ts";
 import { identityReport, runIdentityBench, type IdentityResults } from "./identity.ts";
@@ -126,6 +127,8 @@ const log = (s: string) => process.stderr.write(`[bench ${((performance.now() - 
 
 // ---- cleanup: whatever was started is stopped, on every path ----
 let cluster: LocalCluster | undefined;
+const PROFILE = process.env.BENCH_PROFILE === "1";
+let profile: { part: string; profile: WorkerProfile } | undefined;
 /** A second stack some parts run beside the first (stopped with it). */
 let sideCluster: LocalCluster | undefined;
 let etcd: Etcd | undefined;
@@ -311,17 +314,32 @@ async function startStack(what: string, extra: Partial<LocalClusterOptions> = {}
   const snap = snapshotProject(SOURCE);
   tempDirs.push(snap.root);
   results.config.source = snap.describe;
-  const { startLocalCluster } = await loadLocalCluster(snap.root);
+  const { startLocalCluster, freePort } = await loadLocalCluster(snap.root);
+  // BENCH_PROFILE=1: a CPU profile of the Worker and its Durable Objects for each stack, written when it stops.
+  const inspectorPort = PROFILE ? await freePort() : undefined;
   const dataDir = mkdtempSync(join(tmpdir(), "edgeplane-bench-data-"));
   tempDirs.push(dataDir);
   log(`${what}starting the local stack (wrangler dev, local D1 + Durable Objects) from a ${snap.describe}`);
   const s0 = performance.now();
-  const started = await startLocalCluster({ dataDir, log, verbose: process.env.BENCH_VERBOSE === "1", ...extra });
+  const started = await startLocalCluster({ dataDir, log, verbose: process.env.BENCH_VERBOSE === "1", inspectorPort, ...extra });
+  if (inspectorPort) {
+    profile = { part: what.replace(/[^a-z]+/g, "") || "stack", profile: await startWorkerProfile(inspectorPort) };
+    log(`${what}profiling the Worker (BENCH_PROFILE)`);
+  }
   return { started, startupS: round((performance.now() - s0) / 1000, 1), root: snap.root };
 }
 
 /** Stops the stack startStack started (the watchdog stops it otherwise). */
 async function stopStack(): Promise<void> {
+  if (profile) {
+    mkdirSync(join(BENCH_DIR, "results"), { recursive: true });
+    const path = join(BENCH_DIR, "results", `${profile.part}.cpuprofile`);
+    await profile.profile.stop(path).then(
+      () => log(`Worker CPU profile: ${path} (tsx bench/profile-top.ts ${path})`),
+      (e: Error) => log(`Worker CPU profile failed: ${e.message}`),
+    );
+    profile = undefined;
+  }
   log("stopping wrangler");
   const c = cluster;
   cluster = undefined;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { request as plainRequest } from "node:http";
 import { request } from "node:https";
 import type { Socket } from "node:net";
 import { EventEmitter } from "node:events";
@@ -7,7 +8,7 @@ import { httpsAgentFor } from "./proxy-agent.ts";
 /**
  * A small WebSocket client (RFC 6455) over node:https, for the agent's tunnel: it needs a
  * bearer token header and the kubeconfig's TLS settings, which Node's built-in WebSocket does not
- * take. Binary and text messages, fragmented messages, ping/pong, close. Client frames are masked.
+ * take. `ws:` URLs go over plain HTTP (loopback tools such as the bench's DevTools profiler). Binary and text messages, fragmented messages, ping/pong, close. Client frames are masked.
  *
  * Events: "message" (data: Buffer, isBinary: boolean), "close" (code: number, reason: string).
  */
@@ -47,16 +48,16 @@ export class WsClient extends EventEmitter {
 
   /** Opens a WebSocket at an https:// or wss:// URL; rejects with WsUpgradeError when the server answers without 101. */
   static connect(url: string, o: WsConnectOptions = {}): Promise<WsClient> {
-    const u = new URL(url.replace(/^wss:/, "https:"));
+    const u = new URL(url.replace(/^wss:/, "https:").replace(/^ws:/, "http:"));
     const key = randomBytes(16).toString("base64");
     const tls = { rejectUnauthorized: !o.insecure, ...(o.ca ? { ca: o.ca } : {}) };
     // Through the environment's proxy (HTTPS_PROXY, NO_PROXY) when one applies: a CONNECT tunnel, then TLS.
-    const agent = httpsAgentFor(u, { ...tls, keepAlive: false });
+    const secure = u.protocol === "https:";
+    const transport = secure ? { agent: httpsAgentFor(u, { ...tls, keepAlive: false }), ...tls } : {};
     return new Promise((resolve, reject) => {
-      const req = request(u, {
+      const req = (secure ? request : plainRequest)(u, {
         method: "GET",
-        agent,
-        ...tls,
+        ...transport,
         headers: {
           ...o.headers,
           connection: "Upgrade",

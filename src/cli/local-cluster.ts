@@ -29,6 +29,8 @@ export interface LocalClusterOptions {
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
   /** Receives wrangler's output (the Worker's console lines included) as it arrives. */
   onOutput?: (chunk: string) => void;
+  /** The Worker's DevTools inspector port (CPU profiles: bench/worker-profile.ts); default: any free port. */
+  inspectorPort?: number;
 }
 
 export interface LocalCluster {
@@ -183,7 +185,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     "--local-protocol", "https",
     "--persist-to", stateDir,
     "--env-file", envFile,
-    "--inspector-port", String(await freePort()),
+    "--inspector-port", String(opts.inspectorPort ?? (await freePort())),
     "--show-interactive-dev-session=false",
     "--log-level", opts.logLevel ?? (opts.verbose ? "info" : "warn"),
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),

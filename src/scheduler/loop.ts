@@ -10,6 +10,7 @@ import { ObjectStore } from "../store/object-store.ts";
 import { bindPod } from "../store/pod-binding.ts";
 import { ResourceMirror } from "../store/resource-mirror.ts";
 import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
+import { schedulerStandbyUntil } from "./leader-lease.ts";
 import { schedule } from "./schedule.ts";
 import type { Decision, SchedulerConfig } from "./types.ts";
 import { wantsScheduling, type SchedulerHint } from "./wake.ts";
@@ -32,6 +33,8 @@ const BACKOFF = "scheduler:backoff";
 /** A short delay lets a burst of creates become one batch. */
 export const BATCH_DELAY_MS = 20;
 const MIN_BACKOFF_MS = 1000;
+/** While another holder has kube-scheduler's lease, how often to look at it again. */
+const STANDBY_CHECK_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
 /** Pods being written at once: two of the namespace hub's commit batches (48 writes each) kept full. */
 const WRITE_CONCURRENCY = 96;
@@ -85,6 +88,14 @@ export async function runSchedulerIfDue(env: Env, ctx: DurableObjectState, cache
   const due = await ctx.storage.get<number>(DUE);
   if (due === undefined || due > now + BATCH_DELAY_MS) return due;
   await ctx.storage.delete(DUE);
+  // Another holder of kube-scheduler's lease: stand by, and look again soon (or when it expires).
+  const standby = await schedulerStandbyUntil(openDb(env.DB), now).catch(() => undefined);
+  if (standby !== undefined) {
+    const requested = await ctx.storage.get<number>(DUE);
+    const next = Math.min(standby, now + STANDBY_CHECK_MS, requested ?? Infinity);
+    await ctx.storage.put(DUE, next);
+    return next;
+  }
   let run: SchedulerRun;
   try {
     run = await runScheduler(env, now, cache);

@@ -137,6 +137,31 @@ describe("scheduler (cluster hub)", () => {
     expect(await runScheduler(env)).toMatchObject({ pending: 0, bound: 0, unschedulable: 0, conflicts: 0, writes: 0 });
   });
 
+  it("stands by while another holder has kube-scheduler's lease, and works the backlog off once it is deleted", async () => {
+    await createNamespace("sched-l");
+    await node("l1");
+    const held = await apiJson("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "kube-scheduler" },
+      spec: { holderIdentity: "ops-pause", leaseDurationSeconds: 600, renewTime: new Date().toISOString().replace("Z", "000Z") },
+    });
+    expect(held.status).toBe(201);
+    try {
+      await pod("sched-l", "waits");
+      for (let i = 0; i < 5; i++) {
+        await runDurableObjectAlarm(cluster());
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const waiting = await getPod("sched-l", "waits");
+      expect(waiting.spec.nodeName).toBeUndefined();
+      expect(scheduledCondition(waiting)).toBeUndefined(); // standing by writes nothing
+    } finally {
+      expect((await apiJson("DELETE", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")).status).toBe(200);
+    }
+    expect(await nodeOf("sched-l", "waits")).toBe("l1");
+  });
+
   it("binds a pod once even when two scheduler rounds race", async () => {
     await createNamespace("sched-d");
     await node("d1");
