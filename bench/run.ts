@@ -492,7 +492,7 @@ async function benchScheduler(): Promise<void> {
   try {
     const r = await runSchedulerBench(
       stack.root,
-      { url: cluster.url, token: cluster.token },
+      { url: cluster.url, token: cluster.token, kubeconfig: cluster.kubeconfig },
       client,
       { namespace: "bench-sched", nodes: SCHED_NODES, pods: SCHED_PODS, steadyPods: SCHED_STEADY_PODS, steadyRate: SCHED_STEADY_RATE, concurrency: SCHED_CONCURRENCY, budgetMs: SCHED_BUDGET_MS },
       log,
@@ -790,15 +790,15 @@ function printScheduler(out: string[]): void {
     return;
   }
   out.push(
-    `7. Scheduler, backlog: ${s.config.pods} bare pods created before any node existed (${s.config.concurrency} in flight, ${fmt(s.createS, 1)} s, ` +
-      `${fmtInt(s.createdPerSec)}/s), then ${s.config.nodes} hollow nodes in one agent process (registered in ${s.registerS} s); ` +
-      `${s.bound} bound on ${s.nodesUsed} nodes, ${s.ready} Ready (all bound ${fmt(s.allBoundS, 1)} s, all Ready ${fmt(s.allReadyS, 1)} s after the agent started)`,
+    `7. Scheduler: ${s.config.nodes} hollow nodes (one agent process of their own) Ready in ${s.registerS} s. Backlog: ${s.config.pods} bare pods created ` +
+      `(${s.config.concurrency} in flight, ${fmt(s.createS, 1)} s, ${fmtInt(s.createdPerSec)}/s) while the bench held kube-scheduler's lease; after its deletion ` +
+      `${s.bound} bound on ${s.nodesUsed} nodes (first after ${fmt(s.firstBoundS, 2)} s), ${s.ready} Ready after ${fmt(s.allReadyS, 1)} s`,
   );
   out.push(
     table(
       ["", "pods/s bound", "s", `kube-scheduler ${KUBE_SCHEDULER_REFERENCE.low}-${KUBE_SCHEDULER_REFERENCE.high}/s`, "ratio"],
       [
-        ["first binding seen -> last binding seen", fmtInt(s.boundPerSec), fmt(s.scheduleS, 2), "5,000 nodes (CI minimum)", `${fmt(s.ratioLow, 2)}-${fmt(s.ratioHigh, 2)}`],
+        ["lease deleted -> last binding seen", fmtInt(s.boundPerSec), fmt(s.scheduleS, 2), "5,000 nodes (CI minimum)", `${fmt(s.ratioLow, 2)}-${fmt(s.ratioHigh, 2)}`],
         ["per second of scheduler rounds", fmtInt(s.boundPerSchedulerSec), fmt(s.schedulerMs / 1000, 2), "", ""],
       ],
     ),
@@ -808,7 +808,6 @@ function printScheduler(out: string[]): void {
       `placing ${fmt(s.placeMs / 1000, 1)} s, writing ${fmt(s.writeMs / 1000, 1)} s); ${fmt(s.d1RowsReadPerBound, 1)} D1 rows read and ` +
       `${fmt(s.writesPerBound, 2)} objects written (binding, event) per pod bound`,
   );
-  out.push(`   hollow agent: ${s.agentLeaseRenewals} lease renewals, ${s.agentStatusPosts} node status posts`);
   const l = (name: string, x: LatencySummary) => [name, x.samples, fmt(x.p50, 0), fmt(x.p90, 0), fmt(x.p99, 0), fmt(x.max, 0)];
   out.push(
     `   steady: ${s.steadyCreated} more pods created at ${s.config.steadyRate}/s with the backlog's pods and nodes in place; ${s.steadyReady} Ready ` +

@@ -12,7 +12,7 @@ import { RECONCILERS } from "./registry.ts";
 import { controllerOf, type Action, type Observed } from "./types.ts";
 import { emptyObserved } from "./observed.ts";
 import { edgeDomain } from "../edge/edge-host.ts";
-import { readObserved, type ObservedCache } from "./observed-cache.ts";
+import { objectOf, readObserved, type ObservedCache } from "./observed-cache.ts";
 
 /**
  * The controller host of one namespace, run by its hub: observe the namespace in one
@@ -59,7 +59,7 @@ export async function observe(env: Env, namespace: string, now = Date.now(), usa
   const rows = cache ? await cache.read(db, namespace) : await readObserved(db, namespace, OBSERVED_STORAGE);
   const observed = emptyObserved(namespace, now);
   observed.edgeDomain = edgeDomain(env);
-  for (const r of rows) (observed[OBSERVED_RESOURCES[r.resource]] as KubeObject[]).push(materialize(r.value, r.rev));
+  for (const r of rows) (observed[OBSERVED_RESOURCES[r.resource]] as KubeObject[]).push(objectOf(r));
   // Nodes are read only when something in the namespace places pods on them itself.
   if (observed.daemonSets.length > 0) {
     const nodes = await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = 'core/nodes' ORDER BY name`);

@@ -1,4 +1,6 @@
 import { sql } from "drizzle-orm";
+import type { KubeObject } from "../resources/types.ts";
+import { materialize } from "../store/hub.ts";
 import type { Db, LogEvent } from "../store/revision-log.ts";
 
 /** One current-state row of a kind the controllers observe. */
@@ -7,14 +9,32 @@ export interface CachedRow {
   name: string;
   rev: number;
   value: string;
+  /** The parsed object, made once per revision (frozen: see objectOf). */
+  object?: KubeObject;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const child of Object.values(v)) deepFreeze(child);
+  }
+  return v;
+}
+
+/**
+ * The row's object, parsed once per revision rather than once per controller pass (a busy
+ * namespace of thousands of pods is observed many times a second). It is frozen, so no
+ * reconciler can alter what the next pass sees: one that wants to change an object copies it.
+ */
+export function objectOf(row: CachedRow): KubeObject {
+  return (row.object ??= deepFreeze(materialize(row.value, row.rev)));
 }
 
 /**
  * What the namespace's controllers observe, kept in the namespace hub's memory. The hub is the
  * only writer of its namespace, so the events of its own commits keep this current: a
  * controller pass reads no D1 at all once the cache is built (from one query, after a
- * start or after `invalidate`). Values stay JSON text, parsed afresh for every pass, so a
- * reconciler can never alter what the next pass sees.
+ * start or after `invalidate`). Each row's object is parsed once, frozen (objectOf).
  */
 export class ObservedCache {
   private rows?: Map<string, CachedRow>;
