@@ -266,28 +266,13 @@ export class ControllerHost {
   }
 }
 
-/**
- * Records an Event about `involved` (in its namespace), folding repeats of the same
- * reason and message into count/lastTimestamp. Shared by the controllers and the scheduler.
- * Most events are new (their message names what they are about), so it creates first and
- * reads only when the event exists already: no D1 read for a new event.
- */
-export async function recordEvent(
-  store: ObjectStore,
-  involved: KubeObject,
-  type: "Normal" | "Warning",
-  reason: string,
-  message: string,
-  now: number,
-  component = COMPONENT,
-): Promise<void> {
-  const namespace = involved.metadata.namespace ?? "";
-  const name = `${involved.metadata.name}.${fnv1a(`${involved.metadata.uid}/${reason}/${message}`)}`;
+/** A new Event (count 1) about `involved`, named after it and what happened, so repeats fold into one. */
+function newEvent(involved: KubeObject, type: "Normal" | "Warning", reason: string, message: string, now: number, component: string): KubeObject {
   const ts = isoNow(now);
-  const event: KubeObject = {
+  return {
     apiVersion: "v1",
     kind: "Event",
-    metadata: { name, namespace },
+    metadata: { name: `${involved.metadata.name}.${fnv1a(`${involved.metadata.uid}/${reason}/${message}`)}`, namespace: involved.metadata.namespace ?? "" },
     involvedObject: {
       apiVersion: involved.apiVersion,
       kind: involved.kind,
@@ -306,16 +291,50 @@ export async function recordEvent(
     lastTimestamp: ts,
     count: 1,
   };
-  try {
-    await store.create(eventKind, event);
-    return;
-  } catch (e) {
-    if (!(e instanceof ApiError && e.code === 409)) throw e;
-  }
-  const existing = await store.tryGet(eventKind, namespace, name);
-  if (!existing) return; // expired or deleted between the two: this occurrence is dropped, as a recorder under pressure does
+}
+
+/** An existing event seen again: count and lastTimestamp (gone meanwhile: this occurrence is dropped, as a recorder under pressure does). */
+async function repeatEvent(store: ObjectStore, event: KubeObject, now: number): Promise<void> {
+  const existing = await store.tryGet(eventKind, event.metadata.namespace ?? "", event.metadata.name!);
+  if (!existing) return;
   const next = structuredClone(existing);
   next.count = ((existing.count as number | undefined) ?? 1) + 1;
-  next.lastTimestamp = ts;
+  next.lastTimestamp = isoNow(now);
   await store.update(eventKind, next, { current: existing });
+}
+
+/**
+ * Records an Event about `involved` (in its namespace), folding repeats of the same
+ * reason and message into count/lastTimestamp. Shared by the controllers and the scheduler.
+ * Most events are new (their message names what they are about), so it creates first and
+ * reads only when the event exists already: no D1 read for a new event.
+ */
+export async function recordEvent(
+  store: ObjectStore,
+  involved: KubeObject,
+  type: "Normal" | "Warning",
+  reason: string,
+  message: string,
+  now: number,
+  component = COMPONENT,
+): Promise<void> {
+  const event = newEvent(involved, type, reason, message, now, component);
+  try {
+    await store.create(eventKind, event);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === 409)) throw e;
+    await repeatEvent(store, event, now);
+  }
+}
+
+/** Many events about objects of one namespace, created in one call to its hub (repeats folded one by one). */
+export async function recordEvents(
+  store: ObjectStore,
+  events: { involved: KubeObject; type: "Normal" | "Warning"; reason: string; message: string }[],
+  now: number,
+  component = COMPONENT,
+): Promise<void> {
+  const made = events.map((e) => newEvent(e.involved, e.type, e.reason, e.message, now, component));
+  const results = await store.commitMany(eventKind, made.map((obj) => ({ obj })));
+  await Promise.all(results.map((r, i) => (r instanceof ApiError && r.code === 409 ? repeatEvent(store, made[i], now) : undefined)));
 }

@@ -1,20 +1,20 @@
 import { sql } from "drizzle-orm";
 import { ApiError } from "../api/errors.ts";
-import { recordEvent } from "../controllers/host.ts";
+import { recordEvent, recordEvents } from "../controllers/host.ts";
 import type { Env } from "../env.ts";
 import { podKind } from "../resources/pod.ts";
 import type { KubeObject } from "../resources/types.ts";
 import { materialize } from "../store/hub.ts";
 import { alarmBy } from "../store/maintenance.ts";
 import { ObjectStore } from "../store/object-store.ts";
-import { bindPod } from "../store/pod-binding.ts";
+import { bindPod, bindPods } from "../store/pod-binding.ts";
 import { ResourceMirror } from "../store/resource-mirror.ts";
 import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { schedulerStandbyUntil } from "./leader-lease.ts";
 import { schedule } from "./schedule.ts";
 import type { Decision, SchedulerConfig } from "./types.ts";
 import { wantsScheduling, type SchedulerHint } from "./wake.ts";
-import type { ClaimState } from "./volume-binding.ts";
+import { claimsOfPod, type ClaimState } from "./volume-binding.ts";
 import { provisionClaims, readClaimStates } from "./volume-provisioner.ts";
 
 /**
@@ -36,8 +36,11 @@ const MIN_BACKOFF_MS = 1000;
 /** While another holder has kube-scheduler's lease, how often to look at it again. */
 const STANDBY_CHECK_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
-/** Pods being written at once: two of the namespace hub's commit batches (48 writes each) kept full. */
-const WRITE_CONCURRENCY = 96;
+/** Pods written one by one at once (unschedulable ones, claims, preemptions). */
+const WRITE_CONCURRENCY = 64;
+/** Bindings per call to a namespace's hub (one of its commit batches), and such calls at once. */
+const BIND_CHUNK = 48;
+const BIND_CHUNKS_IN_FLIGHT = 4;
 export const SCHEDULER_NAME = "default-scheduler";
 
 export interface SchedulerRun {
@@ -179,8 +182,53 @@ export async function runScheduler(env: Env, now = Date.now(), cache = new Sched
   const placed = Date.now();
   const store = new ObjectStore(env);
   const volumes = { claims, nodes: new Map(nodes.map((n) => [n.metadata.name!, n])) };
-  await eachLimited(decisions, WRITE_CONCURRENCY, (d) => apply(store, d, now, run, volumes));
+  // Plain bindings go in bulk, a namespace's chunk per call to its hub; pods with claims to
+  // provision, unschedulable pods and preemptions one by one.
+  const plain = new Map<string, Decision[]>();
+  const single: Decision[] = [];
+  for (const d of decisions) {
+    if (d.nodeName === undefined || claimsOfPod(d.pod).length > 0) single.push(d);
+    else {
+      const ns = d.pod.metadata.namespace ?? "";
+      const list = plain.get(ns);
+      if (list) list.push(d);
+      else plain.set(ns, [d]);
+    }
+  }
+  const chunks = [...plain.values()].flatMap((list) => Array.from({ length: Math.ceil(list.length / BIND_CHUNK) }, (_, i) => list.slice(i * BIND_CHUNK, (i + 1) * BIND_CHUNK)));
+  await Promise.all([
+    eachLimited(chunks, BIND_CHUNKS_IN_FLIGHT, (chunk) => bindChunk(store, chunk, now, run)),
+    eachLimited(single, WRITE_CONCURRENCY, (d) => apply(store, d, now, run, volumes)),
+  ]);
   return done(Object.assign(run, { syncMs: synced - started, placeMs: placed - synced, writeMs: Date.now() - placed }));
+}
+
+/**
+ * Binds a chunk of one namespace's pods in one call to its hub, then records the Scheduled
+ * events of those it bound in another (an event only once its binding is committed).
+ */
+async function bindChunk(store: ObjectStore, chunk: Decision[], now: number, run: SchedulerRun): Promise<void> {
+  try {
+    const results = await bindPods(store, chunk.map((d) => ({ pod: d.pod, nodeName: d.nodeName! })), now);
+    const events: { involved: KubeObject; type: "Normal"; reason: string; message: string }[] = [];
+    results.forEach((r, i) => {
+      const { pod, nodeName } = chunk[i];
+      const { namespace = "", name = "" } = pod.metadata;
+      if (r instanceof ApiError) {
+        // Bound, changed or deleted by someone else meanwhile: the next round sees the new state.
+        run.conflicts++;
+        return;
+      }
+      run.bound++;
+      run.writes++;
+      events.push({ involved: pod, type: "Normal", reason: "Scheduled", message: `Successfully assigned ${namespace}/${name} to ${nodeName}` });
+    });
+    await recordEvents(store, events, now, SCHEDULER_NAME);
+    run.writes += events.length;
+  } catch (e) {
+    console.error(`scheduler: binding ${chunk.length} pods of ${chunk[0].pod.metadata.namespace}:`, e);
+    run.conflicts += chunk.length; // retried soon
+  }
 }
 
 /** Runs `fn` over every item, at most `limit` at a time (a pool: one finishing lets the next start). */

@@ -217,6 +217,44 @@ export class ObjectStore {
   }
 
   /**
+   * Many writes of one namespace's objects in one call to its hub, committed in its batches:
+   * how the scheduler binds a round's pods and records their events without a call (and a
+   * wait) per object. For server-made objects only: creates get their metadata filled, updates
+   * keep their current object's immutable metadata; there is no admission beyond the hub's own
+   * (quota). Each write succeeds or fails on its own CAS: a failure is the ApiError a single
+   * write would throw (409 AlreadyExists or Conflict), without the reads that explain it further.
+   */
+  async commitMany(kind: ResourceKind, items: { obj: KubeObject; current?: KubeObject }[]): Promise<(KubeObject | ApiError)[]> {
+    if (items.length === 0) return [];
+    const namespace = kind.namespaced ? (items[0].obj.metadata.namespace ?? "") : "";
+    const writes = items.map(({ obj, current }) => {
+      const m = obj.metadata;
+      if ((kind.namespaced ? (m.namespace ?? "") : "") !== namespace) throw new Error("commitMany: writes of one namespace only");
+      delete m.resourceVersion;
+      if (!current) {
+        m.uid ??= crypto.randomUUID();
+        m.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+        if (kind.generation) m.generation = 1;
+        return this.write(kind, "ADDED", obj, null);
+      }
+      m.uid = current.metadata.uid;
+      m.creationTimestamp = current.metadata.creationTimestamp;
+      return this.write(kind, "MODIFIED", obj, Number(current.metadata.resourceVersion), current);
+    });
+    const results = await this.commit(namespace, writes);
+    return results.map((r, i) => {
+      const { obj, current } = items[i];
+      if (r.ok) {
+        if (r.value !== undefined) return materialize(r.value, r.rev);
+        obj.metadata.resourceVersion = String(r.rev);
+        return obj;
+      }
+      if (r.denied) return forbidden(r.denied);
+      return current ? staleObject(kind, obj.metadata.name!) : alreadyExists(kind, obj.metadata.name!);
+    });
+  }
+
+  /**
    * Namespace admission: the namespace must exist and not be terminating. An active namespace
    * is remembered for a moment (as Kubernetes' admission reads an informer cache): a create
    * that slips in as a namespace starts terminating is removed by the namespace lifecycle loop.

@@ -23,6 +23,28 @@ function bound(pod: KubeObject, nodeName: string, now: number): KubeObject {
   return pod;
 }
 
+/**
+ * Binds many pods of one namespace in one call to its hub (the scheduler's round): each pod as
+ * its caller read it is the expected revision, so each binding is a CAS of its own. Returns
+ * the bound pod, or the ApiError (409) of a pod bound, changed or being deleted meanwhile.
+ */
+export async function bindPods(store: ObjectStore, items: { pod: KubeObject; nodeName: string }[], now = Date.now()): Promise<(KubeObject | ApiError)[]> {
+  const out: (KubeObject | ApiError)[] = new Array(items.length);
+  const writes: { obj: KubeObject; current: KubeObject }[] = [];
+  const at: number[] = [];
+  items.forEach(({ pod, nodeName }, i) => {
+    try {
+      writes.push({ obj: bound(structuredClone(pod), nodeName, now), current: pod });
+      at.push(i);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      out[i] = e;
+    }
+  });
+  (await store.commitMany(podKind, writes)).forEach((r, j) => (out[at[j]] = r));
+  return out;
+}
+
 export async function bindPod(
   store: ObjectStore,
   namespace: string,
