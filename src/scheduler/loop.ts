@@ -58,6 +58,8 @@ export interface SchedulerRun {
   syncMs: number;
   placeMs: number;
   writeMs: number;
+  /** Set when another holder has kube-scheduler's lease: nothing was done (see leader-lease.ts). */
+  standbyUntil?: number;
 }
 
 /** One line per run with pods pending: what the bench reads (bench/scheduler.ts) and what tells a wasteful round apart. */
@@ -91,20 +93,19 @@ export async function runSchedulerIfDue(env: Env, ctx: DurableObjectState, cache
   const due = await ctx.storage.get<number>(DUE);
   if (due === undefined || due > now + BATCH_DELAY_MS) return due;
   await ctx.storage.delete(DUE);
-  // Another holder of kube-scheduler's lease: stand by, and look again soon (or when it expires).
-  const standby = await schedulerStandbyUntil(openDb(env.DB), now).catch(() => undefined);
-  if (standby !== undefined) {
-    const requested = await ctx.storage.get<number>(DUE);
-    const next = Math.min(standby, now + STANDBY_CHECK_MS, requested ?? Infinity);
-    await ctx.storage.put(DUE, next);
-    return next;
-  }
   let run: SchedulerRun;
   try {
     run = await runScheduler(env, now, cache);
   } catch (e) {
     console.error("scheduler run failed:", e);
     run = { pending: 1, bound: 0, unschedulable: 1, conflicts: 0, writes: 0, d1: newUsage(), ms: 0, syncMs: 0, placeMs: 0, writeMs: 0 };
+  }
+  if (run.standbyUntil !== undefined) {
+    // Another holder of kube-scheduler's lease: stand by, and look again soon (or when it expires).
+    const requested = await ctx.storage.get<number>(DUE);
+    const next = Math.min(run.standbyUntil, now + STANDBY_CHECK_MS, requested ?? Infinity);
+    await ctx.storage.put(DUE, next);
+    return next;
   }
   if (run.pending > 0) console.debug(formatSchedulerRun(run));
   const waiting = run.unschedulable > 0 || run.conflicts > 0;
@@ -156,8 +157,8 @@ export async function runScheduler(env: Env, now = Date.now(), cache = new Sched
   const pending: KubeObject[] = [];
   const bound: KubeObject[] = [];
   let namespaceSelectors = false;
-  // Both copies at once: a round is woken because something is pending, so it needs the nodes too.
-  const [pods, nodeCopies] = await Promise.all([cache.pods.sync(db), cache.nodes.sync(db)]);
+  // Both copies and the leader lease at once: a round is woken because something is pending, so it needs them all.
+  const [standbyUntil, pods, nodeCopies] = await Promise.all([schedulerStandbyUntil(db, now), cache.pods.sync(db), cache.nodes.sync(db)]);
   for (const pod of pods.values()) {
     if ((pod.spec as { nodeName?: string } | undefined)?.nodeName) bound.push(pod);
     else if (wantsScheduling(pod)) pending.push(pod);
@@ -166,6 +167,7 @@ export async function runScheduler(env: Env, now = Date.now(), cache = new Sched
   }
   const run: SchedulerRun = { pending: pending.length, bound: 0, unschedulable: 0, conflicts: 0, writes: 0, d1: usage, ms: 0, syncMs: 0, placeMs: 0, writeMs: 0 };
   const done = (r: SchedulerRun) => Object.assign(r, { ms: Date.now() - started });
+  if (standbyUntil !== undefined) return done({ ...run, standbyUntil });
   if (pending.length === 0) return done(run);
   const nodes = [...nodeCopies.values()].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
   // With no nodes at all there is nothing to say yet: wait quietly for the first node.

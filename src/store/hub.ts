@@ -6,6 +6,7 @@ import type { Env } from "../env.ts";
 import { alarmBy, scheduleMaintenance, runMaintenance } from "./maintenance.ts";
 import { reconcileTerminatingNamespaces } from "../controllers/cluster-loop.ts";
 import { NodeMonitor } from "../controllers/node-monitor.ts";
+import { SCHEDULER_LEASE_KEY } from "../scheduler/leader-lease.ts";
 import { nodesChanged, podsChanged, runSchedulerIfDue, SchedulerCache } from "../scheduler/loop.ts";
 import { reconcileVolumes } from "../controllers/volume-controller.ts";
 import { schedulerHint, type SchedulerHint } from "../scheduler/wake.ts";
@@ -368,7 +369,12 @@ export class NamespaceHub extends DurableObject<Env> {
       // The cluster hub serves all-namespace watches; it reads the log itself, in order.
       const cluster = this.env.HUB.get(this.env.HUB.idFromName(CLUSTER_HUB));
       // It also runs the scheduler: tell it whether pods need placing (or may fit now).
-      const hint = events.some((e) => e.resource === "core/pods") ? schedulerHint(events) : undefined;
+      // kube-scheduler's lease changed (released by another holder): the scheduler looks at once.
+      const hint = events.some((e) => e.resource === "core/pods")
+        ? schedulerHint(events)
+        : events.some((e) => e.key === SCHEDULER_LEASE_KEY)
+          ? { pending: true, released: false }
+          : undefined;
       const resources = [...new Set(events.map((e) => e.resource))];
       this.ctx.waitUntil(cluster.notify(events.length, hint, resources).catch((e: unknown) => console.error("notify cluster hub:", e)));
     }
