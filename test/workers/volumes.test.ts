@@ -64,6 +64,16 @@ describe("storage protection finalizers", () => {
     await eventually(async () => expect((await getClaim(ns, "data")).status).toBe(404), settle(ns));
   });
 
+  it("a namespace with a claim in use is emptied: its pods go, then the claim, then the namespace", async () => {
+    const ns = "vol-ns-gone";
+    await createNamespace(ns);
+    await create(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, pvc("data", { storageClassName: "none-here" }));
+    await create(`/api/v1/namespaces/${ns}/pods`, podUsing("user", "data"));
+    expect((await apiJson("DELETE", `/api/v1/namespaces/${ns}`)).status).toBe(202);
+    await eventually(async () => expect((await apiJson("GET", `/api/v1/namespaces/${ns}`)).status).toBe(404), settle(ns), 20_000);
+    expect((await getClaim(ns, "data")).status).toBe(404);
+  });
+
   it("a volume bound to a claim stays Terminating until the claim goes; then it is Released and goes", async () => {
     const ns = "vol-pv-protect";
     await createNamespace(ns);
