@@ -100,6 +100,8 @@ export class ProcessRuntime implements Runtime {
   /** Containers an earlier run of the agent started, by pod uid, until adopted or removed. */
   private readonly found = new Map<string, ProcessContainerState[]>();
   private readonly kept = new Set<string>();
+  /** Processes the agent itself has spawned, by kind (each container's monitor forks the container; exec). */
+  private readonly spawned = { monitor: 0, exec: 0 };
 
   constructor(
     private readonly opts: { dataDir: string; hostIP: string; network?: PodNetwork; networkWarning?: string; log?: (line: string) => void },
@@ -219,6 +221,7 @@ export class ProcessRuntime implements Runtime {
     // The pod's network namespace: nsenter joins it before unshare makes the others.
     const netns = this.netns.get(pod.metadata.uid);
     const full = netns ? ["nsenter", `--net=${netns}`, "--", ...isolated] : isolated;
+    this.spawned.monitor++;
     const c = DetachedContainer.start({
       root: this.root,
       state: {
@@ -278,6 +281,7 @@ export class ProcessRuntime implements Runtime {
       argv = ["nsenter", `--target=${target}`, ...user, "--pid", "--mount", "--uts", "--ipc", "--net", `--wd=${cwd}`, "--", ...argv];
     }
     const env = o.tty ? ttyEnv(cenv) : cenv;
+    this.spawned.exec++;
     // A terminal reads its input from script's stdin: it gets a pipe even without -i (never EOF at once).
     const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: [o.stdin || o.tty ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
     const exited = new Promise<number>((resolve) => {
@@ -301,6 +305,10 @@ export class ProcessRuntime implements Runtime {
       },
       ...(o.tty ? { resize: ttyResizer(child) } : {}),
     };
+  }
+
+  processCounts(): Record<string, number> {
+    return { ...this.spawned };
   }
 
   /** Each container is one session and process group (setsid): its processes' CPU and memory. */
