@@ -1,7 +1,8 @@
-import { closeSync, fstatSync, mkdirSync, openSync, statSync, watch, type FSWatcher } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync, watch, writeSync, type FSWatcher } from "node:fs";
 import { basename, join } from "node:path";
 import { readFrom, type LogSink } from "./container-logs.ts";
 import { criOutput, splitLines } from "./cri-log-format.ts";
+import { resumeOffset } from "./process-state.ts";
 
 /**
  * Copies the output podman's conmon writes to its `k8s-file` logs (CRI format) into the agent's
@@ -10,7 +11,9 @@ import { criOutput, splitLines } from "./cri-log-format.ts";
  * logs are made in wakes the follower as lines are written; a poll every `pollMs` catches files
  * elsewhere (an adopted container's) and anything a watch misses. conmon rotates a log at its
  * max-size by renaming a new file over it: the old file is read to its end, then the new one from
- * its start.
+ * its start. How far each file has been copied is kept beside it (`<log>.offset`: inode and offset), so
+ * an agent started after one that died goes on where that one stopped: output written while no agent
+ * ran reaches the agent's log too (a chunk copied just before the agent died may be copied twice).
  */
 
 interface Followed {
@@ -19,10 +22,16 @@ interface Followed {
   fd?: number;
   ino?: number;
   offset: number;
-  /** Start at the file's end (an adopted container: its output from now on). */
-  fromEnd: boolean;
+  /** Go on from where an earlier run of the agent stopped copying (adoption); without a record of it, from the file's end. */
+  resume: boolean;
   carry: Buffer;
+  /** `<log>.offset`, rewritten in place as the copy moves on. */
+  offsetFd?: number;
 }
+
+const OFFSET_RECORD = 48;
+/** Read-write, created if missing (the record is rewritten in place). */
+const RW = constants.O_RDWR | constants.O_CREAT;
 
 export class LogFileFollower {
   private readonly files = new Map<string, Followed>();
@@ -39,9 +48,9 @@ export class LogFileFollower {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** Starts copying the log at `path` (which may not exist yet) into `sink`. */
-  follow(path: string, sink: LogSink, fromEnd = false): void {
-    this.files.set(path, { path, sink, offset: 0, fromEnd, carry: Buffer.alloc(0) });
+  /** Starts copying the log at `path` (which may not exist yet) into `sink`; `resume`: an adopted container's. */
+  follow(path: string, sink: LogSink, resume = false): void {
+    this.files.set(path, { path, sink, offset: 0, resume, carry: Buffer.alloc(0) });
     this.ensureRunning();
     this.pump(this.files.get(path)!);
   }
@@ -67,7 +76,8 @@ export class LogFileFollower {
   private drop(f: Followed): void {
     this.files.delete(f.path);
     if (f.fd !== undefined) closeSync(f.fd);
-    f.fd = undefined;
+    if (f.offsetFd !== undefined) closeSync(f.offsetFd);
+    f.fd = f.offsetFd = undefined;
     f.sink.close();
     if (this.files.size === 0) this.idle();
   }
@@ -122,12 +132,14 @@ export class LogFileFollower {
         f.fd = openSync(f.path, "r");
         const st = fstatSync(f.fd);
         f.ino = st.ino;
-        f.offset = f.fromEnd ? st.size : 0;
+        f.offset = f.resume ? this.resumeAt(f.path, st.ino, st.size) : 0;
+        f.offsetFd = openSync(`${f.path}.offset`, RW, 0o600);
       }
       for (let rotations = 0; rotations < 4; rotations++) {
         const fresh = readFrom(f.fd, f.offset);
         f.offset += fresh.length;
         this.deliver(f, fresh);
+        if (fresh.length && f.offsetFd !== undefined) writeSync(f.offsetFd, `${f.ino} ${f.offset}`.padEnd(OFFSET_RECORD - 1) + "\n", 0);
         let now: number | undefined;
         try {
           now = statSync(f.path).ino;
@@ -143,6 +155,17 @@ export class LogFileFollower {
     } catch {
       // Not there yet (conmon makes it as the container is created): the next wake-up tries again.
     }
+  }
+
+  /** Where an earlier run stopped copying this file: its record if the file is the same one (else it was rotated: from its start); without a record, its end. */
+  private resumeAt(path: string, ino: number, size: number): number {
+    let saved: string[];
+    try {
+      saved = readFileSync(`${path}.offset`, "latin1").trim().split(/\s+/);
+    } catch {
+      return size;
+    }
+    return Number(saved[0]) === ino ? resumeOffset(Number(saved[1]), size) : 0;
   }
 
   private deliver(f: Followed, fresh: Buffer): void {

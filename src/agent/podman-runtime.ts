@@ -81,7 +81,7 @@ interface Inspected {
   Name?: string;
   Image: string;
   /** conmon's log file (k8s-file driver). */
-  LogPath?: string;
+  HostConfig?: { LogConfig?: { Type?: string; Path?: string } };
   Config?: { Labels?: Record<string, string> };
   State: { Status: string; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string; Error?: string; Pid?: number };
 }
@@ -263,9 +263,10 @@ export class PodmanRuntime implements Runtime {
     const c = mine.sort((a, b) => Number(b.Config?.Labels?.[LABEL_RESTART] ?? 0) - Number(a.Config?.Labels?.[LABEL_RESTART] ?? 0))[0];
     if (!c) return undefined;
     const restartCount = Number(c.Config?.Labels?.[LABEL_RESTART] ?? 0) || 0;
-    // Its output from now on (conmon's file goes on; what it wrote while no agent ran stays in `podman logs`).
-    if (log && c.LogPath) this.logs.follow(c.LogPath, log, true);
-    const rc = this.track(pod, container, c.Id, { startedAt: podmanTime(c.State.StartedAt), imageId: c.Image, pid: c.State.Pid }, { path: c.LogPath, sink: log });
+    // conmon's file goes on: copied from where the earlier run stopped (output written while no agent ran included).
+    const logPath = c.HostConfig?.LogConfig?.Type === "k8s-file" ? c.HostConfig.LogConfig.Path : undefined;
+    if (log && logPath) this.logs.follow(logPath, log, true);
+    const rc = this.track(pod, container, c.Id, { startedAt: podmanTime(c.State.StartedAt), imageId: c.Image, pid: c.State.Pid }, { path: logPath, sink: log });
     return { ...rc, restartCount };
   }
 
@@ -353,7 +354,7 @@ export class PodmanRuntime implements Runtime {
     // Keep the previous run's container (its logs); drop older ones (a stale one of this name only if run finds one).
     if (req.restartCount >= 2) {
       await this.podman(["rm", "-f", "--ignore", "-t", "0", containerName(this.tag, pod, c.name, req.restartCount - 2)]);
-      rmSync(this.logPath(pod, c.name, req.restartCount - 2), { force: true });
+      for (const f of [this.logPath(pod, c.name, req.restartCount - 2)]) for (const p of [f, `${f}.offset`]) rmSync(p, { force: true });
     }
     const logPath = this.logPath(pod, c.name, req.restartCount);
     const netns = this.netns.get(pod.metadata.uid);

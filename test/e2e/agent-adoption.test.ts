@@ -11,7 +11,8 @@ import { kubectl, ok, agentProcess, startCluster, getJson, waitForObject as wait
  * Container adoption after an agent restart (podman runtime): the agent runs as its own process
  * (`edgeplane agent`), is killed with SIGKILL while a pod runs, and started again on the same
  * data dir: the pod's container keeps running, with the same container ID, startedAt and
- * restartCount, and its pod IP; the container of a pod deleted while the agent was down is removed.
+ * restartCount, and its pod IP, and what it wrote while no agent ran is in `kubectl logs`; the
+ * container of a pod deleted while the agent was down is removed.
  */
 
 type Json = Record<string, any>;
@@ -49,8 +50,18 @@ describe("node agent: adoption after a restart (podman)", () => {
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name },
-      spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, containers: [{ name: "main", image: "localhost/busybox:latest", imagePullPolicy: "Never", command: ["sleep", "3600"] }] },
+      spec: {
+        nodeName: NODE,
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: "main", image: "localhost/busybox:latest", imagePullPolicy: "Never", command: ["sh", "-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 1; done"] }],
+      },
     });
+    /** The tick numbers `kubectl logs` shows, in order. */
+    const ticks = async (name: string) =>
+      ok(await kubectl(cluster, ["logs", name]))
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => Number(/^tick-(\d+)$/.exec(l)?.[1] ?? NaN));
     for (const name of ["stay", "gone"]) assert.equal((await kubectl(cluster, ["apply", "-f", "-"], { input: JSON.stringify(pod(name)) })).code, 0);
     const before = await waitFor(cluster, ["pod", "stay"], (o) => o?.status?.containerStatuses?.[0]?.state?.running !== undefined, "stay Running", 90_000);
     const gone = await waitFor(cluster, ["pod", "gone"], (o) => o?.status?.phase === "Running", "gone Running", 90_000);
@@ -58,6 +69,8 @@ describe("node agent: adoption after a restart (podman)", () => {
     const id = status.containerID.replace("podman://", "");
     assert.deepEqual(containersOf(before.metadata.uid), [id]);
 
+    for (let i = 0; i < 40 && (await ticks("stay")).length < 2; i++) await new Promise((r) => setTimeout(r, 250));
+    const beforeKill = await ticks("stay");
     await agent.kill("SIGKILL");
     assert.deepEqual(containersOf(before.metadata.uid), [id], "the container outlives the agent");
     ok(await kubectl(cluster, ["delete", "pod", "gone", "--force", "--grace-period=0"]));
@@ -78,6 +91,12 @@ describe("node agent: adoption after a restart (podman)", () => {
     assert.equal(after.status.podIP, before.status.podIP);
     assert.deepEqual(containersOf(before.metadata.uid), [id]);
     assert.match(agent.output(), /adopted container main/);
+    // Its output while no agent ran was copied from conmon's file too: every tick from the first, none missing.
+    const all = await ticks("stay");
+    const last = Math.max(...all);
+    assert.ok(last >= Math.max(...beforeKill) + 2, `ticks written while the agent was down are there: ${all.join(",")} (before the kill: ${beforeKill.join(",")})`);
+    for (let k = 0; k <= last; k++) assert.ok(all.includes(k), `tick-${k} is in kubectl logs: ${all.join(",")}`);
+    assert.ok(all.every((k) => Number.isInteger(k)), `only tick lines: ${all.join(",")}`);
     // Still managed: exec reaches it, and deleting the pod stops it.
     assert.equal(ok(await kubectl(cluster, ["exec", "stay", "--", "echo", "hi"])), "hi\n");
     ok(await kubectl(cluster, ["delete", "pod", "stay", "--wait=true"]));
