@@ -1,7 +1,7 @@
 import { storageClassOf } from "../resources/persistentvolume.ts";
 import { LOCAL_PATH_PROVISIONER, LOCAL_PATH_ROOT_ANNOTATION } from "../resources/storageclass.ts";
 import type { KubeObject } from "../resources/types.ts";
-import { findMatchingVolume } from "./volume-match.ts";
+import { findMatchingVolume, isVolumeBoundToClaim } from "./volume-match.ts";
 
 /**
  * The pure part of volume binding (kube-scheduler's VolumeBinding plugin plus a local-path
@@ -85,7 +85,9 @@ export function claimStates(claims: KubeObject[], volumes: KubeObject[], classes
 /**
  * For unbound claims waiting for their first consumer, what each gets on a node (pure): the
  * smallest matching static volume whose node affinity admits it (none taken twice, nor one in
- * `taken`), else "provision" when its class provisions here, else undefined (no fit).
+ * `taken`), else "provision" when its class provisions here, else undefined (no fit). A volume
+ * already bound to the claim (provisioned in an earlier round whose binding did not finish, or
+ * pre-bound by its creator) is the only choice: on a node it does not admit, nothing fits.
  */
 export function chooseVolumes(states: ClaimState[], node: { labels: Record<string, string>; name: string }, taken: ReadonlySet<string> = new Set()): (KubeObject | "provision" | undefined)[] {
   const used = new Set(taken);
@@ -95,6 +97,8 @@ export function chooseVolumes(states: ClaimState[], node: { labels: Record<strin
       used.add(pv.metadata.name!);
       return pv;
     }
+    // A volume already made for (or pre-bound to) the claim elsewhere: nothing else will do.
+    if (s.claim && s.candidates?.some((v) => isVolumeBoundToClaim(v, s.claim!))) return undefined;
     return s.provisionWith ? "provision" : undefined;
   });
 }

@@ -54,7 +54,7 @@ export async function provisionClaims(store: ObjectStore, pod: KubeObject, node:
       if (bound) {
         // Bound meanwhile (an earlier round, a pod sharing it, the volume controller finishing a binding): complete it.
         const pv = await store.get(persistentVolumeKind, "", bound);
-        if (isVolumeBoundToClaim(pv, pvc)) await bindVolumeAndClaim(store, pv, pvc, { selectedNode: nodeName });
+        if (isVolumeBoundToClaim(pv, pvc)) await bindVolumeAndClaim(store, pv, pvc);
         break;
       }
       const [choice] = chooseVolumes([{ ...state, claim: pvc }], at, passedOver);
@@ -67,7 +67,8 @@ export async function provisionClaims(store: ObjectStore, pod: KubeObject, node:
             passedOver.add(choice.metadata.name!);
             continue;
           }
-          await bindVolumeAndClaim(store, pv, pvc, { selectedNode: nodeName });
+          // A static volume: as Kubernetes' scheduler, no selected-node (that asks a provisioner for a volume).
+          await bindVolumeAndClaim(store, pv, pvc);
         }
         break;
       } catch (e) {

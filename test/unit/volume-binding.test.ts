@@ -100,5 +100,10 @@ describe("volume binding (pure)", () => {
     expect(chooseVolumes([lp], { name: "a", labels: { "kubernetes.io/hostname": "a" } })[0]).toMatchObject({ metadata: { name: "lp-on-a" } });
     expect(chooseVolumes([lp], { name: "b", labels: { "kubernetes.io/hostname": "b" } })).toEqual(["provision"]);
     expect(chooseVolumes([lp, lp], { name: "a", labels: { "kubernetes.io/hostname": "a" } }).map((c) => (c === "provision" ? c : c?.metadata.name))).toEqual(["lp-on-a", "provision"]);
+    // A volume provisioned for the claim on a (its binding unfinished) holds the claim there: b gets nothing, not a second volume.
+    const made = provisionedVolume(claim("w"), sc, { ...node("a"), metadata: { name: "a", labels: { "kubernetes.io/hostname": "a" } } });
+    const half = claimStates([claim("w")], [made], [sc], ["default/w"]).get("default/w")!;
+    expect(chooseVolumes([half], { name: "a", labels: { "kubernetes.io/hostname": "a" } })[0]).toBe(made);
+    expect(chooseVolumes([half], { name: "b", labels: { "kubernetes.io/hostname": "b" } })).toEqual([undefined]);
   });
 });

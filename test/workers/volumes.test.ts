@@ -188,7 +188,8 @@ describe("static binding", () => {
     const claim = (await getClaim(ns, "local")).body;
     expect(claim.spec.volumeName).toBe("vol-local-b");
     expect(claim.status.phase).toBe("Bound");
-    expect(claim.metadata.annotations["volume.kubernetes.io/selected-node"]).toBe("vol-node-b");
+    expect(claim.metadata.annotations).toMatchObject({ "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes" });
+    expect(claim.metadata.annotations["volume.kubernetes.io/selected-node"]).toBeUndefined(); // only asked of provisioners
     expect((await getVolume("vol-local-b")).body.status.phase).toBe("Bound");
     // A second claim of the class finds no volume left: its pod is unschedulable with Kubernetes' reason.
     await create(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, pvc("second", { storageClassName: "local-storage" }));
