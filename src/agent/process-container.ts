@@ -8,6 +8,8 @@ import { readProcess } from "./proc-stats.ts";
 import { OutputCopier, outputPath, type OutputListener } from "./process-output.ts";
 import { parseContainerState, parseExitStatus, sameProcess, type ProcessContainerState } from "./process-state.ts";
 import type { ContainerExit } from "./runtime.ts";
+import { resizeTty } from "./tty.ts";
+import type { TerminalSize } from "../tunnel/frames.ts";
 
 /**
  * One process-runtime container, started detached so that it outlives the agent: a monitor shell
@@ -203,6 +205,11 @@ export class DetachedContainer {
     const main = this.mainPid();
     if (main === undefined || !this.state.isolated) return main;
     return childrenOf(main)[0];
+  }
+
+  /** Sets the window size of the terminal of a `tty: true` container (found below its monitor, waited for briefly after a start). */
+  async resize(size: TerminalSize): Promise<boolean> {
+    return this.running && this.monitorAlive() ? resizeTty(this.state.monitorPid, size) : false;
   }
 
   /** SIGTERM to the container's PID 1, SIGKILL to its whole session after `graceSeconds`; resolves once it has ended. */

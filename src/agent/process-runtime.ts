@@ -16,7 +16,7 @@ import { groupUsage, readProcesses } from "./proc-stats.ts";
 import { DetachedContainer, loadContainerStates } from "./process-container.ts";
 import type { OutputListener } from "./process-output.ts";
 import type { ProcessContainerState } from "./process-state.ts";
-import { resizeTty, ttyEnv, ttyResizer, underTty } from "./tty.ts";
+import { ttyEnv, ttyResizer, underTty } from "./tty.ts";
 import type { TerminalSize } from "../tunnel/frames.ts";
 import {
   StartError,
@@ -358,11 +358,7 @@ function attachTo({ c, stdinOnce }: ContainerProcess, withStdin: boolean): ExecP
   });
   const target = c.stdin;
   const stdin = withStdin && target && !target.writableEnded ? attachStdin(target, stdinOnce) : undefined;
-  const resize = (size: TerminalSize) => {
-    const pid = c.mainPid();
-    return pid === undefined ? Promise.resolve(false) : resizeTty(pid, size);
-  };
-  return { stdin, stdout, stderr, exited, kill: detach, ...(c.state.tty ? { resize } : {}) };
+  return { stdin, stdout, stderr, exited, kill: detach, ...(c.state.tty ? { resize: (size: TerminalSize) => c.resize(size) } : {}) };
 }
 
 /** Unmounts what is mounted under `dir` (a pod's tmpfs volumes), then removes it. */
