@@ -27,7 +27,11 @@ function deepFreeze<T>(v: T): T {
  * reconciler can alter what the next pass sees: one that wants to change an object copies it.
  */
 export function objectOf(row: CachedRow): KubeObject {
-  return (row.object ??= deepFreeze(materialize(row.value, row.rev)));
+  if (!row.object) {
+    row.object = deepFreeze(materialize(row.value, row.rev));
+    row.value = ""; // the text is not needed again: a busy namespace's cache holds each object once
+  }
+  return row.object;
 }
 
 /**
