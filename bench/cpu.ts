@@ -112,6 +112,7 @@ export const ROLE_PROXY = "wrangler proxy (workerd: TLS + ProxyWorker)";
 export const ROLE_WORKER = "Worker (workerd: Hono, hubs, local D1)";
 export const ROLE_WRANGLER = "wrangler (node)";
 export const ROLE_ETCD = "etcd";
+export const ROLE_AGENT = "node agent (node)";
 export const ROLE_OTHER = "other children";
 
 export type RoleOf = (pid: number) => string;
@@ -131,6 +132,7 @@ export function serverRoles(publicPort?: number): RoleOf {
     if (/\bworkerd\b/.test(cmd)) role = proxies.has(pid) ? ROLE_PROXY : ROLE_WORKER;
     else if (/wrangler/.test(cmd)) role = ROLE_WRANGLER;
     else if (/\betcd\b/.test(cmd)) role = ROLE_ETCD;
+    else if (/\bagent\b.*--runtime/.test(cmd)) role = ROLE_AGENT;
     else role = ROLE_OTHER;
     cache.set(pid, role);
     return role;

@@ -4,10 +4,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LocalCluster, LocalClusterOptions } from "../src/cli/local-cluster.ts";
 import { runGets, runOps, VALUE_BYTES, type Objects, type OpFigures, type OpKind } from "./api.ts";
-import { listeningPorts, pidsWithRole, ROLE_PROXY, ROLE_WORKER, ROLE_WRANGLER, serverRoles, type RoleOf } from "./cpu.ts";
+import { cpuWindow, listeningPorts, pidsWithRole, ROLE_PROXY, ROLE_WORKER, ROLE_WRANGLER, serverRoles, type RoleOf } from "./cpu.ts";
 import { POD_STARTUP_SLO_P99_MS, RunLog, runControllersBench, type ControllersResults } from "./controllers.ts";
 import { runEdgeBench, type EdgeBenchResults } from "./edge.ts";
-import { KUBE_SCHEDULER_REFERENCE, runSchedulerBench, SchedulerRunLog, type SchedulerBenchResults } from "./scheduler.ts";
+import { KUBE_SCHEDULER_REFERENCE, runSchedulerBench, SchedulerRunLog, type CpuSeconds, type SchedulerBenchResults } from "./scheduler.ts";
 import { runProxyBench, type ProxyBenchResults } from "./proxy.ts";
 import { runTunnelBench, type TunnelBenchResults } from "./tunnel.ts";
 import { runPodStartBench, type PodStartResults } from "./podstart.ts";
@@ -182,7 +182,7 @@ interface Results {
   edgeplane: { startupS: number; ops: (OpFigures & { scope: Scope })[]; watch: WatchRow[] };
   etcd: { skipped?: string; version?: string; ops: OpFigures[] };
   controllers?: ControllersResults & { startupS: number };
-  scheduler?: SchedulerBenchResults & { startupS: number };
+  scheduler?: SchedulerBenchResults & { startupS: number; controllerRuns: number; controllerPasses: number; controllerMs: number };
   proxy?: ProxyBenchResults & { startupS: number };
   edge?: EdgeBenchResults & { startupS: number };
   fuzz?: FuzzResults & { startupS: number };
@@ -485,10 +485,18 @@ async function benchControllers(): Promise<void> {
 /** The scheduler bench on a stack of its own: hollow nodes in this process, bare pods through the API. */
 async function benchScheduler(): Promise<void> {
   const runLog = new SchedulerRunLog();
-  const stack = await startStack("scheduler: ", { logLevel: "debug", onOutput: (chunk) => runLog.feed(chunk) });
+  const controllerLog = new RunLog();
+  const stack = await startStack("scheduler: ", {
+    logLevel: "debug",
+    onOutput: (chunk) => {
+      runLog.feed(chunk);
+      controllerLog.feed(chunk);
+    },
+  });
   cluster = stack.started;
   const startupS = stack.startupS;
   const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: SCHED_CONCURRENCY + 4, timeoutMs: 60_000 });
+  const roles: RoleOf = serverRoles(cluster.port);
   try {
     const r = await runSchedulerBench(
       stack.root,
@@ -497,8 +505,11 @@ async function benchScheduler(): Promise<void> {
       { namespace: "bench-sched", nodes: SCHED_NODES, pods: SCHED_PODS, steadyPods: SCHED_STEADY_PODS, steadyRate: SCHED_STEADY_RATE, concurrency: SCHED_CONCURRENCY, budgetMs: SCHED_BUDGET_MS },
       log,
       runLog,
+      () => cpuWindow(roles),
     );
-    results.scheduler = { ...r, startupS };
+    // The namespace's controllers run on the same hub as its commits: what they cost meanwhile.
+    const ctl = controllerLog.since(0, "bench-sched");
+    results.scheduler = { ...r, startupS, controllerRuns: ctl.length, controllerPasses: ctl.reduce((n, c) => n + c.passes, 0), controllerMs: ctl.reduce((n, c) => n + c.ms, 0) };
     results.findings.push(...r.findings);
     const at = `${r.config.nodes} hollow nodes, ${r.config.pods} pods`;
     results.targets.push({ name: `scheduler: backlog pods bound per second, ${at}`, value: r.boundPerSec, target: ">= 1000", met: r.boundPerSec >= 1000 && r.bound === r.config.pods });
@@ -803,6 +814,11 @@ function printScheduler(out: string[]): void {
       ],
     ),
   );
+  const cpuLine = (what: string, c: CpuSeconds) =>
+    `   CPU ${what} (${fmt(c.wallS, 1)} s wall): ${Object.entries(c.byRole).map(([k, v]) => `${k} ${fmt(v, 1)} s`).join(", ")}, this bench ${fmt(c.bench, 1)} s, other ${fmt(c.other, 1)} s`;
+  out.push(cpuLine("while creating the backlog", s.cpu.create));
+  out.push(cpuLine("from the lease's deletion to the last binding", s.cpu.backlog));
+  out.push(`   the namespace's controllers meanwhile (same hub as its commits): ${s.controllerRuns} runs, ${s.controllerPasses} passes, ${fmt(s.controllerMs / 1000, 1)} s`);
   out.push(
     `   scheduler (both phases): ${s.schedulerRuns} rounds, ${fmt(s.schedulerMs / 1000, 1)} s in them (copies up to date ${fmt(s.syncMs / 1000, 1)} s, ` +
       `placing ${fmt(s.placeMs / 1000, 1)} s, writing ${fmt(s.writeMs / 1000, 1)} s); ${fmt(s.d1RowsReadPerBound, 1)} D1 rows read and ` +

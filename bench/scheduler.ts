@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import type { CpuWindow } from "./cpu.ts";
 import type { Client } from "./http.ts";
 import { LogLines } from "./log-lines.ts";
 import { round, runPool, sleep, summarize, type LatencySummary } from "./stats.ts";
@@ -69,8 +70,24 @@ export interface SchedulerBenchResults {
   boundPerSchedulerSec: number;
   d1RowsReadPerBound: number;
   writesPerBound: number;
+  /** CPU seconds by process role while the backlog was created, and from the lease's deletion to the last binding. */
+  cpu: { create: CpuSeconds; backlog: CpuSeconds };
   findings: string[];
 }
+
+export interface CpuSeconds {
+  wallS: number;
+  byRole: Record<string, number>;
+  bench: number;
+  other: number;
+}
+
+const cpuSeconds = (w: CpuWindow): CpuSeconds => ({
+  wallS: round(w.wallMs / 1000, 1),
+  byRole: Object.fromEntries(Object.entries(w.byRole).map(([k, v]) => [k, round(v / 1000, 1)])),
+  bench: round(w.clientMs / 1000, 1),
+  other: round(w.otherMs / 1000, 1),
+});
 
 /** The scheduler's run lines from wrangler's output (src/scheduler/loop.ts formatSchedulerRun). */
 const SCHEDULER_LINE = /scheduler pending=(\d+) bound=(\d+) unschedulable=(\d+) conflicts=(\d+) writes=(\d+) ms=(\d+) d1_queries=(\d+) d1_rows_read=(\d+)(?: sync_ms=(\d+) place_ms=(\d+) write_ms=(\d+))?/;
@@ -152,6 +169,7 @@ export async function runSchedulerBench(
   cfg: SchedulerBenchConfig,
   log: (s: string) => void,
   runLog: SchedulerRunLog,
+  cpu: () => () => CpuWindow,
 ): Promise<SchedulerBenchResults> {
   const findings: string[] = [];
   await client.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: cfg.namespace } });
@@ -163,10 +181,14 @@ export async function runSchedulerBench(
   };
   const path = `/api/v1/namespaces/${cfg.namespace}/pods`;
   const list = await client.request("GET", path);
-  const rv = (JSON.parse(list.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
-  const stream = await client.stream(`${path}?watch=1&resourceVersion=${rv}&timeoutSeconds=3600`, (line, at) => {
+  // The pod watch, resumed from the last revision seen when the server ends it (as informers do:
+  // a server drops a watcher that falls too far behind).
+  let lastRv = (JSON.parse(list.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  let resumed = 0;
+  const onLine = (line: string, at: number) => {
     if (!line.trim()) return;
-    const ev = JSON.parse(line) as { type: string; object: WatchedPod };
+    const ev = JSON.parse(line) as { type: string; object: WatchedPod & { metadata: { resourceVersion?: string } } };
+    if (ev.object.metadata?.resourceVersion) lastRv = ev.object.metadata.resourceVersion;
     if (ev.type !== "ADDED" && ev.type !== "MODIFIED") return;
     const t = times(ev.object.metadata.name);
     if (ev.object.spec?.nodeName && t.bound === undefined) {
@@ -174,7 +196,14 @@ export async function runSchedulerBench(
       t.node = ev.object.spec.nodeName;
     }
     if (t.ready === undefined && ev.object.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) t.ready = at;
-  });
+  };
+  const open = () => client.stream(`${path}?watch=1&allowWatchBookmarks=true&resourceVersion=${lastRv}&timeoutSeconds=3600`, onLine);
+  let stream = await open();
+  const keepWatching = async () => {
+    if (!stream.closed) return;
+    resumed++;
+    stream = await open();
+  };
   const create = async (name: string) => {
     const t = times(name);
     t.sent = performance.now();
@@ -192,7 +221,8 @@ export async function runSchedulerBench(
     const deadline = performance.now() + budgetMs;
     for (;;) {
       const done = names.filter((n) => pods.get(n)?.[what] !== undefined).length;
-      if (done === names.length || stream.closed) return;
+      if (done === names.length) return;
+      await keepWatching();
       if (performance.now() > deadline) {
         findings.push(`scheduler: only ${done}/${names.length} pods ${what === "ready" ? "Ready" : "bound"} within ${round(budgetMs / 1000, 0)} s`);
         return;
@@ -226,15 +256,19 @@ export async function runSchedulerBench(
     const names = Array.from({ length: cfg.pods }, (_, i) => `sp-${String(i).padStart(5, "0")}`);
     log(`scheduler: ${cfg.nodes} nodes Ready in ${round(registerS, 1)} s; creating ${cfg.pods} pods (${cfg.concurrency} in flight) while the scheduler stands by`);
     const c0 = performance.now();
+    const createWindow = cpu();
     const created = await runPool(names.length, cfg.concurrency, cfg.budgetMs, (i) => create(names[i]));
     const createS = (performance.now() - c0) / 1000;
+    const createCpu = createWindow();
     const backlog = created.results;
     if (backlog.some((n) => pods.get(n)?.bound !== undefined)) findings.push("scheduler: pods were bound while the bench held kube-scheduler's lease");
     const released = await client.request("DELETE", `${LEASE_PATH}/kube-scheduler`);
     const l0 = performance.now();
+    const backlogWindow = cpu();
     if (released.status !== 200) throw new Error(`releasing kube-scheduler's lease: ${released.status} ${released.body.slice(0, 200)}`);
     log(`scheduler: ${backlog.length} pods created in ${round(createS, 1)} s; lease released, waiting for the backlog to be bound and Ready`);
     await waitAll(backlog, "bound", cfg.budgetMs);
+    const boundCpu = backlogWindow();
     await waitAll(backlog, "ready", cfg.budgetMs);
     const rows = backlog.map((n) => pods.get(n)!);
     const boundAt = rows.filter((t) => t.bound !== undefined).map((t) => t.bound!);
@@ -255,7 +289,7 @@ export async function runSchedulerBench(
     }
     const steadyCreated = (await Promise.all(steady)).filter((n): n is string => n !== undefined);
     await waitAll(steadyCreated, "ready", Math.min(cfg.budgetMs, 60_000));
-    if (stream.closed) findings.push("scheduler: the server ended the bench's pod watch");
+    if (resumed > 0) findings.push(`scheduler: the server ended the bench's pod watch ${resumed} time(s); it was resumed from the last revision seen`);
     const st = steadyCreated.map((n) => pods.get(n)!);
     return {
       config: cfg,
@@ -284,6 +318,7 @@ export async function runSchedulerBench(
       boundPerSchedulerSec: round(runLog.bound / Math.max(runLog.ms / 1000, 0.001), 0),
       d1RowsReadPerBound: round(runLog.rowsRead / Math.max(1, runLog.bound), 1),
       writesPerBound: round(runLog.writes / Math.max(1, runLog.bound), 2),
+      cpu: { create: cpuSeconds(createCpu), backlog: cpuSeconds(boundCpu) },
       findings,
     };
   } finally {
