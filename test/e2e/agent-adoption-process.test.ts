@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalCluster } from "../../src/cli/local-cluster.ts";
-import { kubectl, ok, agentProcess, startCluster, getJson, waitForObject as waitFor, type AgentProcess } from "./cluster.ts";
+import { kubectl, kubectlSession, ok, agentProcess, startCluster, getJson, waitForObject as waitFor, type AgentProcess } from "./cluster.ts";
 
 /**
  * Container adoption after an agent restart (process runtime): the agent runs as its own process
@@ -132,6 +132,15 @@ describe("node agent: adoption after a restart (process runtime)", () => {
     let seen: number[] = [];
     await until("ticks after the restart", async () => (seen = await ticks(cluster, "stay")).length > 0 && seen.at(-1)! > beforeKill.at(-1)! + 15);
     assert.deepEqual(seen, seen.map((_, i) => i), "consecutive ticks from 0: nothing written while the agent was down is lost");
+
+    // kubectl logs -f of the adopted container streams its new lines.
+    const follow = kubectlSession(cluster, ["logs", "-f", "--tail=1", "stay"]);
+    try {
+      const last = seen.at(-1)!;
+      await until("new ticks through logs -f", () => follow.out.split("\n").some((l) => l.startsWith("tick-") && Number(l.slice(5)) > last + 3));
+    } finally {
+      follow.child.kill();
+    }
 
     // Still managed: exec reaches it.
     assert.equal(ok(await kubectl(cluster, ["exec", "stay", "--", "echo", "hi"])), "hi\n");
