@@ -21,6 +21,7 @@ import { startWorkerProfile, type WorkerProfile } from "./worker-profile.ts";
 import { runFuzzBench, type FuzzResults } from "./fuzz.ts";
 import { runAuditCostBench, sideSummary, type AuditCostResults } from "./audit-cost.ts";
 import { identityReport, runIdentityBench, type IdentityResults } from "./identity.ts";
+import { runVolumesBench, VolumeRunLog, type VolumesResults } from "./volumes.ts";
 
 /**
  * `npm run bench`: Edgeplane's real local stack (wrangler dev, local D1 + Durable Objects,
@@ -34,9 +35,9 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
 /**
  * Which parts run: `npm run bench -- api` (API calls + etcd), `-- controllers`, `-- scheduler`, `-- proxy`, `-- edge`, `-- tunnel`, `-- podstart`, `-- fuzz`,
- * `-- audit`, `-- identity`; none named: all but fuzz, audit and identity (they run only when named).
+ * `-- audit`, `-- identity`, `-- volumes`; none named: all but fuzz, audit, identity and volumes (they run only when named).
  */
-const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge", "tunnel", "audit", "podstart", "identity"] as const;
+const PARTS = ["api", "controllers", "scheduler", "proxy", "fuzz", "edge", "tunnel", "audit", "podstart", "identity", "volumes"] as const;
 const named = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of named) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown bench part "${a}" (known: ${PARTS.join(", ")})`);
 const RUN_API = named.length === 0 || named.includes("api");
@@ -46,6 +47,7 @@ const RUN_PROXY = named.length === 0 || named.includes("proxy");
 const RUN_FUZZ = named.includes("fuzz");
 const RUN_AUDIT = named.includes("audit");
 const RUN_IDENTITY = named.includes("identity");
+const RUN_VOLUMES = named.includes("volumes");
 const RUN_EDGE = named.length === 0 || named.includes("edge");
 const RUN_TUNNEL = named.length === 0 || named.includes("tunnel");
 const RUN_PODSTART = named.length === 0 || named.includes("podstart");
@@ -66,7 +68,7 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,64").split(",").map((s)
 const count = (c: number) => (c === 1 ? N_SEQ : N);
 const READS_N = Math.min(N, 500);
 const PHASE_BUDGET_MS = envInt("BENCH_PHASE_BUDGET_S", 25) * 1000;
-const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? (quick ? 300 : 900) : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_AUDIT ? 600 : 0) + (RUN_IDENTITY ? 300 : 0) + (RUN_EDGE ? 240 : 0) + (RUN_TUNNEL ? 240 : 0) + (RUN_PODSTART ? 420 : 0)) * 1000;
+const MAX_MS = envInt("BENCH_MAX_S", (RUN_API ? 290 : 0) + (RUN_CONTROLLERS ? 330 : 0) + (RUN_SCHEDULER ? (quick ? 300 : 900) : 0) + (RUN_PROXY ? 240 : 0) + (RUN_FUZZ ? 1500 : 0) + (RUN_AUDIT ? 600 : 0) + (RUN_IDENTITY ? 300 : 0) + (RUN_EDGE ? 240 : 0) + (RUN_TUNNEL ? 240 : 0) + (RUN_PODSTART ? 420 : 0) + (RUN_VOLUMES ? 300 : 0)) * 1000;
 /** The audit cost part: ConfigMaps per round and side, rounds, requests in flight. */
 const AUDIT_PER_ROUND = envInt("BENCH_AUDIT_PER_ROUND", quick ? 100 : 400);
 const AUDIT_ROUNDS = envInt("BENCH_AUDIT_ROUNDS", quick ? 2 : 4);
@@ -75,6 +77,9 @@ const AUDIT_CONCURRENCY = envInt("BENCH_AUDIT_CONCURRENCY", 16);
 const IDENTITY_PER_ROUND = envInt("BENCH_IDENTITY_PER_ROUND", quick ? 200 : 1000);
 const IDENTITY_ROUNDS = envInt("BENCH_IDENTITY_ROUNDS", quick ? 2 : 4);
 const IDENTITY_CONCURRENCY = envInt("BENCH_IDENTITY_CONCURRENCY", 16);
+/** The volumes part: static volumes and claims, requests in flight. */
+const VOLUMES_N = envInt("BENCH_VOLUMES_N", quick ? 50 : 200);
+const VOLUMES_CONCURRENCY = envInt("BENCH_VOLUMES_CONCURRENCY", 16);
 /** The tunnel bench: exec echo round trips and sessions, the log's size, the port-forwarded blob's size (MB). */
 const TUNNEL_ECHOES = envInt("BENCH_TUNNEL_ECHOES", quick ? 100 : 500);
 const TUNNEL_SESSIONS = envInt("BENCH_TUNNEL_SESSIONS", quick ? 10 : 30);
@@ -190,6 +195,7 @@ interface Results {
   identity?: IdentityResults;
   tunnel?: TunnelBenchResults & { startupS: number };
   podstart?: PodStartResults & { startupS: number };
+  volumes?: VolumesResults & { startupS: number };
   comparison: {
     concurrency: number;
     edgeplaneCreateOpsPerSec: number;
@@ -606,6 +612,43 @@ async function benchTunnel(): Promise<void> {
   }
 }
 
+/** The volume controller bench (static binding, reclaim) on a stack of its own. */
+async function benchVolumes(): Promise<void> {
+  const runLog = new VolumeRunLog();
+  const stack = await startStack("volumes: ", { logLevel: "debug", onOutput: (chunk) => runLog.feed(chunk) });
+  cluster = stack.started;
+  const client = new Client({ baseUrl: cluster.url, token: cluster.token, maxSockets: VOLUMES_CONCURRENCY + 4, timeoutMs: 60_000 });
+  try {
+    const r = await runVolumesBench(client, runLog, { claims: VOLUMES_N, concurrency: VOLUMES_CONCURRENCY, budgetMs: 120_000 }, log);
+    results.volumes = { ...r, startupS: stack.startupS };
+    results.findings.push(...r.findings);
+  } finally {
+    client.close();
+    await stopStack();
+  }
+}
+
+function printVolumes(out: string[]): void {
+  const v = results.volumes;
+  out.push("");
+  out.push("PersistentVolume controller (static binding and reclaim; create -> 201 is the baseline, the same requests):");
+  if (!v) {
+    out.push("  (did not run)");
+    return;
+  }
+  out.push(
+    table(
+      ["phase", "claims", "done", "in flight", "s", "per s", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+      v.rows.map((r) => [r.phase, String(r.count), String(r.done), String(r.concurrency), fmt(r.totalS), fmt(r.perSec), fmtInt(r.latency.p50), fmtInt(r.latency.p90), fmtInt(r.latency.p99), fmtInt(r.latency.max)]),
+    ),
+  );
+  const c = v.controller;
+  out.push(
+    `  create -> Bound p50 is ${fmt(v.bindOverCreateP50)}x create -> 201 p50; volume controller: ${c.runs} runs, ${c.actions} actions, ` +
+      `${fmt(c.runs ? c.ms / c.runs : NaN)} ms per run, D1 rows read ${fmtInt(c.runs ? c.rowsRead / c.runs : NaN)} per run (largest ${c.maxRowsRead})`,
+  );
+}
+
 /** The pod startup bench on a stack of its own: a real agent per runtime in this process. */
 async function benchPodStart(): Promise<void> {
   const stack = await startStack("podstart: ");
@@ -947,7 +990,7 @@ function print(): void {
   out.push("");
   out.push(`Edgeplane bench, ${results.startedAt}: ${m.cpus} x ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadavg1mAtStart} at start`);
   out.push(
-    `Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : RUN_PROXY ? results.proxy?.startupS : RUN_EDGE ? results.edge?.startupS : RUN_TUNNEL ? results.tunnel?.startupS : RUN_PODSTART ? results.podstart?.startupS : results.fuzz?.startupS} s`,
+    `Stack: wrangler dev (local D1 + Durable Objects, HTTPS) from a ${cfg.source}; up in ${RUN_API ? results.edgeplane.startupS : RUN_CONTROLLERS ? results.controllers?.startupS : RUN_SCHEDULER ? results.scheduler?.startupS : RUN_PROXY ? results.proxy?.startupS : RUN_EDGE ? results.edge?.startupS : RUN_TUNNEL ? results.tunnel?.startupS : RUN_PODSTART ? results.podstart?.startupS : RUN_VOLUMES ? results.volumes?.startupS : results.fuzz?.startupS} s`,
   );
   out.push("'other load' = CPU used by processes outside this bench meanwhile, in cores (of " + m.cpus + ")");
   if (RUN_API) printApi(out);
@@ -957,6 +1000,7 @@ function print(): void {
   if (RUN_EDGE) printEdge(out);
   if (RUN_TUNNEL) printTunnel(out);
   if (RUN_PODSTART) printPodStart(out);
+  if (RUN_VOLUMES) printVolumes(out);
   if (RUN_FUZZ) printFuzz(out);
   if (RUN_AUDIT) printAuditCost(out);
   if (RUN_IDENTITY && results.identity) out.push(...identityReport(results.identity));
@@ -1205,6 +1249,13 @@ async function main(): Promise<number> {
     failed = true;
     results.findings.push(`tunnel bench aborted: ${String(e).slice(0, 1000)}`);
     log(`tunnel bench aborted: ${String(e)}`);
+  }
+  try {
+    if (RUN_VOLUMES) await benchVolumes();
+  } catch (e) {
+    failed = true;
+    results.findings.push(`volumes bench aborted: ${String(e).slice(0, 1000)}`);
+    log(`volumes bench aborted: ${String(e)}`);
   }
   try {
     if (RUN_PODSTART) await benchPodStart();

@@ -6,7 +6,7 @@ import { persistentVolumeClaimKind } from "../resources/persistentvolumeclaim.ts
 import type { KubeObject } from "../resources/types.ts";
 import { materialize } from "../store/hub.ts";
 import { ObjectStore } from "../store/object-store.ts";
-import { openDb } from "../store/revision-log.ts";
+import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { PV_PROTECTION_FINALIZER, withFinalizer, withoutFinalizer } from "../store/storage-protection.ts";
 import { recordEvent } from "./host.ts";
 import { unboundVolume, volumeActions, type VolumeAction } from "./persistent-volume.ts";
@@ -21,8 +21,8 @@ import { bindVolumeAndClaim } from "./volume-bind.ts";
 
 const COMPONENT = "persistentvolume-controller";
 
-async function readState(env: Env) {
-  const db = openDb(env.DB);
+async function readState(env: Env, usage: D1Usage) {
+  const db = openDb(env.DB, usage);
   const rows = async (resource: string) =>
     (await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = ${resource} ORDER BY namespace, name`)).map((r) =>
       materialize(r.value, r.rev),
@@ -64,9 +64,15 @@ async function apply(store: ObjectStore, a: VolumeAction, now: number): Promise<
   }
 }
 
+/** One line per run that had anything to look at: what bench/volumes.ts reads. */
+export const formatVolumeRun = (r: { volumes: number; claims: number; actions: number; ms: number; d1: D1Usage }): string =>
+  `volumes volumes=${r.volumes} claims=${r.claims} actions=${r.actions} ms=${r.ms} d1_queries=${r.d1.queries} d1_rows_read=${r.d1.rowsRead}`;
+
 /** Reads volumes, claims and classes and acts; returns how many actions were taken. */
 export async function reconcileVolumes(env: Env, now = Date.now()): Promise<number> {
-  const state = await readState(env);
+  const started = Date.now();
+  const usage = newUsage();
+  const state = await readState(env, usage);
   if (state.volumes.length === 0 && state.claims.length === 0) return 0;
   const store = new ObjectStore(env);
   const actions = volumeActions(state);
@@ -90,5 +96,6 @@ export async function reconcileVolumes(env: Env, now = Date.now()): Promise<numb
       }
     }),
   );
+  console.debug(formatVolumeRun({ volumes: state.volumes.length, claims: state.claims.length, actions: actions.length, ms: Date.now() - started, d1: usage }));
   return actions.length;
 }
