@@ -30,6 +30,8 @@ interface Followed {
 }
 
 const OFFSET_RECORD = 48;
+/** At most this much of one file is copied per turn of the event loop (a backlog after adoption does not hold the agent up). */
+const MAX_PER_TURN = 256 * 1024;
 /** Read-write, created if missing (the record is rewritten in place). */
 const RW = constants.O_RDWR | constants.O_CREAT;
 
@@ -59,11 +61,11 @@ export class LogFileFollower {
   async finish(path: string): Promise<void> {
     const f = this.files.get(path);
     if (!f) return;
-    this.pump(f);
+    this.pump(f, true);
     // conmon may still be writing the last of the output it drained.
     await new Promise((r) => setTimeout(r, 50));
     if (this.files.get(path) !== f) return;
-    this.pump(f);
+    this.pump(f, true);
     this.drop(f);
   }
 
@@ -125,8 +127,8 @@ export class LogFileFollower {
     this.timer = undefined;
   }
 
-  /** Copies what was written since the last pump (across a rotation). */
-  private pump(f: Followed): void {
+  /** Copies what was written since the last pump (across a rotation); more than MAX_PER_TURN goes on in the next turn, unless `drain`. */
+  private pump(f: Followed, drain = false): void {
     try {
       if (f.fd === undefined) {
         f.fd = openSync(f.path, "r");
@@ -136,10 +138,17 @@ export class LogFileFollower {
         f.offsetFd = openSync(`${f.path}.offset`, RW, 0o600);
       }
       for (let rotations = 0; rotations < 4; rotations++) {
-        const fresh = readFrom(f.fd, f.offset);
-        f.offset += fresh.length;
-        this.deliver(f, fresh);
-        if (fresh.length && f.offsetFd !== undefined) writeSync(f.offsetFd, `${f.ino} ${f.offset}`.padEnd(OFFSET_RECORD - 1) + "\n", 0);
+        for (;;) {
+          const fresh = readFrom(f.fd, f.offset, MAX_PER_TURN);
+          f.offset += fresh.length;
+          this.deliver(f, fresh);
+          if (fresh.length && f.offsetFd !== undefined) writeSync(f.offsetFd, `${f.ino} ${f.offset}`.padEnd(OFFSET_RECORD - 1) + "\n", 0);
+          if (fresh.length < MAX_PER_TURN) break;
+          if (!drain) {
+            setImmediate(() => this.files.get(f.path) === f && this.pump(f));
+            return;
+          }
+        }
         let now: number | undefined;
         try {
           now = statSync(f.path).ino;
