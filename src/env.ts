@@ -30,6 +30,8 @@ export interface Env {
   EVENT_TTL_SECONDS?: string;
   /** The scheduler's scoring: "MostAllocated" (bin packing, default) or "LeastAllocated" (spread). */
   SCHEDULER_SCORING_STRATEGY?: string;
+  /** Pods placed per scheduling round at most (default 2000; the rest go in the next round at once). */
+  SCHEDULER_MAX_PODS_PER_ROUND?: string;
   /** Seconds without a node heartbeat (Lease renewal) before the node is Unknown and tainted unreachable (default 40). */
   NODE_MONITOR_GRACE_SECONDS?: string;
   /** Seconds between the node lifecycle controller's checks of the node leases (default 5). */

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { ApiError } from "../api/errors.ts";
 import { recordEvent, recordEvents } from "../controllers/host.ts";
-import type { Env } from "../env.ts";
+import { numberSetting, type Env } from "../env.ts";
 import { podKind } from "../resources/pod.ts";
 import type { KubeObject } from "../resources/types.ts";
 import { materialize } from "../store/hub.ts";
@@ -11,7 +11,8 @@ import { bindPod, bindPods } from "../store/pod-binding.ts";
 import { ResourceMirror } from "../store/resource-mirror.ts";
 import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { schedulerStandbyUntil } from "./leader-lease.ts";
-import { schedule } from "./schedule.ts";
+import { podInfo } from "./pod-info.ts";
+import { queueOrder, schedule } from "./schedule.ts";
 import type { Decision, SchedulerConfig } from "./types.ts";
 import { wantsScheduling, type SchedulerHint } from "./wake.ts";
 import { claimsOfPod, type ClaimState } from "./volume-binding.ts";
@@ -38,6 +39,12 @@ const STANDBY_CHECK_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
 /** Pods written one by one at once (unschedulable ones, claims, preemptions). */
 const WRITE_CONCURRENCY = 64;
+/**
+ * Pods placed per round at most (SCHEDULER_MAX_PODS_PER_ROUND): a round stays well within a
+ * Durable Object invocation's CPU budget and its first bindings land sooner; the rest go in the
+ * next round, at once.
+ */
+const MAX_PODS_PER_ROUND = 2000;
 /** Bindings per call to a namespace's hub (one of its commit batches), and such calls at once. */
 const BIND_CHUNK = 48;
 const BIND_CHUNKS_IN_FLIGHT = 4;
@@ -60,6 +67,8 @@ export interface SchedulerRun {
   writeMs: number;
   /** Set when another holder has kube-scheduler's lease: nothing was done (see leader-lease.ts). */
   standbyUntil?: number;
+  /** Pending pods left for the next round (past MAX_PODS_PER_ROUND), which then runs at once. */
+  deferred?: number;
 }
 
 /** One line per run with pods pending: what the bench reads (bench/scheduler.ts) and what tells a wasteful round apart. */
@@ -109,11 +118,11 @@ export async function runSchedulerIfDue(env: Env, ctx: DurableObjectState, cache
   }
   if (run.pending > 0) console.debug(formatSchedulerRun(run));
   const waiting = run.unschedulable > 0 || run.conflicts > 0;
-  let next: number | undefined;
+  let next: number | undefined = run.deferred ? Date.now() : undefined;
   if (waiting) {
     const backoff = run.bound > 0 ? MIN_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, 2 * ((await ctx.storage.get<number>(BACKOFF)) ?? MIN_BACKOFF_MS / 2));
     await ctx.storage.put({ [BACKLOG]: true, [BACKOFF]: backoff });
-    next = Date.now() + (run.conflicts > 0 ? BATCH_DELAY_MS : backoff);
+    next = Math.min(next ?? Infinity, Date.now() + (run.conflicts > 0 ? BATCH_DELAY_MS : backoff));
   } else {
     await ctx.storage.delete([BACKLOG, BACKOFF]);
   }
@@ -169,6 +178,13 @@ export async function runScheduler(env: Env, now = Date.now(), cache = new Sched
   const done = (r: SchedulerRun) => Object.assign(r, { ms: Date.now() - started });
   if (standbyUntil !== undefined) return done({ ...run, standbyUntil });
   if (pending.length === 0) return done(run);
+  const perRound = Math.floor(numberSetting(env.SCHEDULER_MAX_PODS_PER_ROUND, MAX_PODS_PER_ROUND));
+  if (pending.length > perRound) {
+    // The queue's head this round (highest priority, then oldest), the rest in the next one.
+    pending.sort((a, b) => queueOrder(podInfo(a), podInfo(b)));
+    run.deferred = pending.length - perRound;
+    pending.length = perRound;
+  }
   const nodes = [...nodeCopies.values()].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
   // With no nodes at all there is nothing to say yet: wait quietly for the first node.
   if (nodes.length === 0) return done({ ...run, unschedulable: pending.length });

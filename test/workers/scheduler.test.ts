@@ -162,6 +162,27 @@ describe("scheduler (cluster hub)", () => {
     expect(await nodeOf("sched-l", "waits")).toBe("l1");
   });
 
+  it("places at most SCHEDULER_MAX_PODS_PER_ROUND pods a round, the queue's head first, and leaves the rest for the next", async () => {
+    await createNamespace("sched-r");
+    await node("r1", { cpu: "8" });
+    // Another holder's lease keeps the hub's own rounds standing by; this round runs at a time after it expires.
+    const lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "kube-scheduler" }, spec: { holderIdentity: "ops", leaseDurationSeconds: 600, renewTime: new Date().toISOString().replace("Z", "000Z") } };
+    expect((await apiJson("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", lease)).status).toBe(201);
+    try {
+      await pod("sched-r", "old");
+      await pod("sched-r", "newer");
+      await pod("sched-r", "urgent", { priority: 1000 });
+      const first = await runScheduler({ ...env, SCHEDULER_MAX_PODS_PER_ROUND: "2" }, Date.now() + 601_000);
+      expect(first).toMatchObject({ pending: 3, bound: 2, conflicts: 0, deferred: 1 });
+      // Highest priority first, then the oldest.
+      const nodes = await Promise.all(["urgent", "old", "newer"].map(async (n) => (await getPod("sched-r", n)).spec.nodeName ?? null));
+      expect(nodes).toEqual(["r1", "r1", null]);
+    } finally {
+      expect((await apiJson("DELETE", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")).status).toBe(200);
+    }
+    expect(await nodeOf("sched-r", "newer")).toBe("r1");
+  });
+
   it("binds a pod once even when two scheduler rounds race", async () => {
     await createNamespace("sched-d");
     await node("d1");
