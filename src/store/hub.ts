@@ -170,6 +170,8 @@ interface PendingCommit {
 
 /** Cluster hub storage: claims, volumes or classes changed since the volume controller last ran. */
 const VOLUMES_DUE = "volumes:due";
+/** Cluster hub storage: false once no namespace was found terminating; set again by a namespace's deletion. */
+const NAMESPACES_DUE = "namespaces:due";
 /** Cluster-scoped resources whose changes wake the volume controller (claims come from namespace hubs). */
 const VOLUME_RESOURCES = ["core/persistentvolumes", "storage.k8s.io/storageclasses"];
 
@@ -471,6 +473,7 @@ export class NamespaceHub extends DurableObject<Env> {
   /** A namespace started terminating: reconcile now (cluster hub). */
   async namespaceDeleted(): Promise<void> {
     await this.remember(CLUSTER_HUB);
+    await this.ctx.storage.put(NAMESPACES_DUE, true);
     await alarmBy(this.ctx, Date.now());
   }
 
@@ -492,7 +495,15 @@ export class NamespaceHub extends DurableObject<Env> {
       return;
     }
     this.name = CLUSTER_HUB;
-    const { acted, waiting } = await reconcileTerminatingNamespaces(this.env);
+    // The scheduler first: a pending pod's binding is what a user waits for.
+    const schedulerAt = await runSchedulerIfDue(this.env, this.ctx, this.schedulerCache);
+    // Terminating namespaces are looked for only while some may exist (never set: once, after a start).
+    let acted = false;
+    let waiting = false;
+    if ((await this.ctx.storage.get<boolean>(NAMESPACES_DUE)) !== false) {
+      ({ acted, waiting } = await reconcileTerminatingNamespaces(this.env));
+      if (!acted && !waiting) await this.ctx.storage.put(NAMESPACES_DUE, false);
+    }
     if (await this.ctx.storage.get<boolean>(VOLUMES_DUE)) {
       await this.ctx.storage.delete(VOLUMES_DUE);
       await reconcileVolumes(this.env).catch(async (e: unknown) => {
@@ -501,7 +512,6 @@ export class NamespaceHub extends DurableObject<Env> {
         await alarmBy(this.ctx, Date.now() + 2000);
       });
     }
-    const schedulerAt = await runSchedulerIfDue(this.env, this.ctx, this.schedulerCache);
     const nodesAt = await this.nodeMonitor.runIfDue(this.env, this.ctx);
     const maintenanceAt = await runMaintenance(this.env, this.ctx);
     const retryAt = acted ? Date.now() : waiting ? Date.now() + 2000 : undefined;

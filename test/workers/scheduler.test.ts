@@ -169,18 +169,18 @@ describe("scheduler (cluster hub)", () => {
     const lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "kube-scheduler" }, spec: { holderIdentity: "ops", leaseDurationSeconds: 600, renewTime: new Date().toISOString().replace("Z", "000Z") } };
     expect((await apiJson("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", lease)).status).toBe(201);
     try {
-      await pod("sched-r", "old");
-      await pod("sched-r", "newer");
+      await pod("sched-r", "p1-old");
+      await pod("sched-r", "p2-newer");
       await pod("sched-r", "urgent", { priority: 1000 });
       const first = await runScheduler({ ...env, SCHEDULER_MAX_PODS_PER_ROUND: "2" }, Date.now() + 601_000);
       expect(first).toMatchObject({ pending: 3, bound: 2, conflicts: 0, deferred: 1 });
-      // Highest priority first, then the oldest.
-      const nodes = await Promise.all(["urgent", "old", "newer"].map(async (n) => (await getPod("sched-r", n)).spec.nodeName ?? null));
+      // Highest priority first, then the oldest (creation times are in seconds: then by name).
+      const nodes = await Promise.all(["urgent", "p1-old", "p2-newer"].map(async (n) => (await getPod("sched-r", n)).spec.nodeName ?? null));
       expect(nodes).toEqual(["r1", "r1", null]);
     } finally {
       expect((await apiJson("DELETE", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")).status).toBe(200);
     }
-    expect(await nodeOf("sched-r", "newer")).toBe("r1");
+    expect(await nodeOf("sched-r", "p2-newer")).toBe("r1");
   });
 
   it("binds a pod once even when two scheduler rounds race", async () => {
