@@ -360,7 +360,8 @@ export class PodmanRuntime implements Runtime {
     const netns = this.netns.get(pod.metadata.uid);
     const { entrypoint, args } = entrypointArgs(c, req.argv);
     const run = [
-      "run", "-d", "--init", "--name", name,
+      // --pull=never: presence was checked above, and no registry is reachable (a pull would only wait for DNS).
+      "run", "-d", "--init", "--pull=never", "--name", name,
       "--label", `${LABEL_NODE}=${this.o.nodeName}`,
       "--label", `${LABEL_POD_UID}=${pod.metadata.uid}`,
       "--label", `${LABEL_CONTAINER}=${c.name}`,
