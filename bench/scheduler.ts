@@ -58,6 +58,8 @@ export interface SchedulerBenchResults {
   steadyCreated: number;
   steadyReady: number;
   createLatency: LatencySummary;
+  /** Create sent -> its ADDED event seen (the watch's own lag). */
+  toAdded: LatencySummary;
   toBound: LatencySummary;
   startup: LatencySummary;
   /** From the scheduler's own run lines (both phases): rounds, time in them and where it went, D1 rows read and objects written per pod bound. */
@@ -70,8 +72,8 @@ export interface SchedulerBenchResults {
   boundPerSchedulerSec: number;
   d1RowsReadPerBound: number;
   writesPerBound: number;
-  /** CPU seconds by process role while the backlog was created, and from the lease's deletion to the last binding. */
-  cpu: { create: CpuSeconds; backlog: CpuSeconds };
+  /** CPU seconds by process role while the backlog was created, from the lease's deletion to the last binding, and in the steady phase. */
+  cpu: { create: CpuSeconds; backlog: CpuSeconds; steady: CpuSeconds };
   findings: string[];
 }
 
@@ -126,6 +128,8 @@ export class SchedulerRunLog {
 interface PodTimes {
   sent?: number;
   created?: number;
+  /** Its creation (ADDED) seen in the bench's watch. */
+  added?: number;
   bound?: number;
   ready?: number;
   node?: string;
@@ -191,6 +195,7 @@ export async function runSchedulerBench(
     if (ev.object.metadata?.resourceVersion) lastRv = ev.object.metadata.resourceVersion;
     if (ev.type !== "ADDED" && ev.type !== "MODIFIED") return;
     const t = times(ev.object.metadata.name);
+    t.added ??= at;
     if (ev.object.spec?.nodeName && t.bound === undefined) {
       t.bound = at;
       t.node = ev.object.spec.nodeName;
@@ -280,6 +285,7 @@ export async function runSchedulerBench(
     // Phase 2: steady creation at a rate the API keeps up with.
     const steadyNames = Array.from({ length: cfg.steadyPods }, (_, i) => `st-${String(i).padStart(5, "0")}`);
     const s0 = performance.now();
+    const steadyWindow = cpu();
     const steady: Promise<string | undefined>[] = [];
     for (let i = 0; i < steadyNames.length; i++) {
       const at = s0 + (i * 1000) / cfg.steadyRate;
@@ -289,6 +295,7 @@ export async function runSchedulerBench(
     }
     const steadyCreated = (await Promise.all(steady)).filter((n): n is string => n !== undefined);
     await waitAll(steadyCreated, "ready", Math.min(cfg.budgetMs, 60_000));
+    const steadyCpu = steadyWindow();
     if (resumed > 0) findings.push(`scheduler: the server ended the bench's pod watch ${resumed} time(s); it was resumed from the last revision seen`);
     const st = steadyCreated.map((n) => pods.get(n)!);
     return {
@@ -308,6 +315,7 @@ export async function runSchedulerBench(
       steadyCreated: steadyCreated.length,
       steadyReady: st.filter((t) => t.ready !== undefined).length,
       createLatency: summarize(st.map((t) => t.created! - t.sent!)),
+      toAdded: summarize(st.filter((t) => t.added !== undefined).map((t) => t.added! - t.sent!)),
       toBound: summarize(st.filter((t) => t.bound !== undefined).map((t) => t.bound! - t.sent!)),
       startup: summarize(st.filter((t) => t.ready !== undefined).map((t) => t.ready! - t.sent!)),
       schedulerRuns: runLog.runs,
@@ -318,7 +326,7 @@ export async function runSchedulerBench(
       boundPerSchedulerSec: round(runLog.bound / Math.max(runLog.ms / 1000, 0.001), 0),
       d1RowsReadPerBound: round(runLog.rowsRead / Math.max(1, runLog.bound), 1),
       writesPerBound: round(runLog.writes / Math.max(1, runLog.bound), 2),
-      cpu: { create: cpuSeconds(createCpu), backlog: cpuSeconds(boundCpu) },
+      cpu: { create: cpuSeconds(createCpu), backlog: cpuSeconds(boundCpu), steady: cpuSeconds(steadyCpu) },
       findings,
     };
   } finally {
