@@ -203,6 +203,19 @@ export class PodmanRuntime implements Runtime {
 
   /** `podman stop`s with the same grace period asked for while one runs, in one process (agent shutdown, a deleted namespace). */
   private readonly stoppers = new Map<number, Batcher<string, true>>();
+  /** Container ids of each pod started or adopted by this run (removed with the pod). */
+  private readonly podContainers = new Map<string, Set<string>>();
+  /** `podman rm` of many containers at once (a deleted namespace's pods go together). */
+  private readonly remover = new Batcher<string, true>(async (ids) => {
+    await this.podman(["rm", "-f", "--ignore", "-t", "0", ...ids]);
+    return new Map(ids.map((i) => [i, true as const]));
+  });
+
+  private remember(podUid: string, id: string): void {
+    const set = this.podContainers.get(podUid) ?? new Set<string>();
+    set.add(id);
+    this.podContainers.set(podUid, set);
+  }
 
   private stopBatched(id: string, grace: number): Promise<true | undefined> {
     let b = this.stoppers.get(grace);
@@ -264,6 +277,7 @@ export class PodmanRuntime implements Runtime {
     if (!c) return undefined;
     const restartCount = Number(c.Config?.Labels?.[LABEL_RESTART] ?? 0) || 0;
     // conmon's file goes on: copied from where the earlier run stopped (output written while no agent ran included).
+    this.remember(pod.metadata.uid, c.Id);
     const logPath = c.HostConfig?.LogConfig?.Type === "k8s-file" ? c.HostConfig.LogConfig.Path : undefined;
     if (log && logPath) this.logs.follow(logPath, log, true);
     const rc = this.track(pod, container, c.Id, { startedAt: podmanTime(c.State.StartedAt), imageId: c.Image, pid: c.State.Pid }, { path: logPath, sink: log });
@@ -292,9 +306,12 @@ export class PodmanRuntime implements Runtime {
   }
 
   async removeSandbox(pod: Pod): Promise<void> {
-    const r = await this.podman(["ps", "-a", "-q", "--filter", `label=${LABEL_POD_UID}=${pod.metadata.uid}`]);
-    const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
-    if (ids.length) await this.podman(["rm", "-f", "-t", "0", ...ids]);
+    // Every container this pod had here: those started or adopted by this run, and what an earlier run left for it.
+    const uid = pod.metadata.uid;
+    const ids = new Set([...(this.podContainers.get(uid) ?? []), ...(this.found.get(uid) ?? []).map((c) => c.Id)]);
+    await Promise.all([...ids].map((id) => this.remover.get(id)));
+    this.podContainers.delete(uid);
+    this.found.delete(uid);
     this.removeLogs(`${pod.metadata.uid}_`);
     this.netns.delete(pod.metadata.uid);
     rmSync(this.dnsDir(pod), { recursive: true, force: true });
@@ -396,6 +413,7 @@ export class PodmanRuntime implements Runtime {
       throw new StartError("StartError", msg.replace(/^Error: /, ""));
     }
     const id = r.stdout.trim().split("\n").pop()!;
+    this.remember(pod.metadata.uid, id);
     this.stdio.set(`${pod.metadata.uid}/${c.name}`, { stdin: !!c.stdin, stdinOnce: !!c.stdinOnce, tty: !!c.tty });
     // From the file's start: everything the container wrote since it started.
     if (req.log) this.logs.follow(logPath, req.log);

@@ -158,7 +158,11 @@ describe("node agent: podman runtime", () => {
     const cs = p.status.containerStatuses[0];
     assert.equal(cs.lastState.terminated.exitCode, 7);
     assert.equal(cs.lastState.terminated.reason, "Error");
+    assert.ok(containersOf(p.metadata.uid).length >= 2, "the previous run's container is kept (its logs)");
     await kubectl(cluster, ["delete", "pod", "crash", "--grace-period=0", "--force"]);
+    // Every run's container goes with the pod (the ids the runtime kept, in one batched podman rm).
+    for (let i = 0; i < 120 && containersOf(p.metadata.uid).length > 0; i++) await new Promise((r) => setTimeout(r, 250));
+    assert.deepEqual(containersOf(p.metadata.uid), []);
   });
 
   it("a missing image: ErrImagePull, then ImagePullBackOff with a clear message", async () => {
