@@ -523,7 +523,7 @@ async function benchScheduler(): Promise<void> {
     results.scheduler = { ...r, startupS, controllerRuns: ctl.length, controllerPasses: ctl.reduce((n, c) => n + c.passes, 0), controllerMs: ctl.reduce((n, c) => n + c.ms, 0) };
     results.findings.push(...r.findings);
     const at = `${r.config.nodes} hollow nodes, ${r.config.pods} pods`;
-    results.targets.push({ name: `scheduler: backlog pods bound per second, ${at}`, value: r.boundPerSec, target: ">= 1000", met: r.boundPerSec >= 1000 && r.bound === r.config.pods });
+    results.targets.push({ name: `scheduler: backlog pods bound per second (committed), ${at}`, value: r.committedPerSec, target: ">= 1000", met: r.committedPerSec >= 1000 && r.bound === r.config.pods && r.committedBound === r.config.pods });
     const p99 = round(r.startup.p99, 0);
     results.targets.push({ name: `scheduler: pod startup p99 ms (hollow), ${r.steadyCreated} pods at ${r.config.steadyRate}/s beside them`, value: p99, target: "< 1000", met: p99 < 1000 && r.steadyReady === r.steadyCreated && r.steadyCreated > 0 });
   } finally {
@@ -857,7 +857,8 @@ function printScheduler(out: string[]): void {
     table(
       ["", "pods/s bound", "s", `kube-scheduler ${KUBE_SCHEDULER_REFERENCE.low}-${KUBE_SCHEDULER_REFERENCE.high}/s`, "ratio"],
       [
-        ["lease deleted -> last binding seen", fmtInt(s.boundPerSec), fmt(s.scheduleS, 2), "5,000 nodes (CI minimum)", `${fmt(s.ratioLow, 2)}-${fmt(s.ratioHigh, 2)}`],
+        ["lease deleted -> last binding committed (scheduler's rounds)", fmtInt(s.committedPerSec), fmt(s.committedS, 2), "5,000 nodes (CI minimum)", `${fmt(s.ratioLow, 2)}-${fmt(s.ratioHigh, 2)}`],
+        ["lease deleted -> last binding seen (bench's watch)", fmtInt(s.boundPerSec), fmt(s.scheduleS, 2), "", ""],
         ["per second of scheduler rounds", fmtInt(s.boundPerSchedulerSec), fmt(s.schedulerMs / 1000, 2), "", ""],
       ],
     ),

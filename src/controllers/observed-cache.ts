@@ -50,6 +50,11 @@ export class ObservedCache {
 
   constructor(private readonly resources: readonly string[]) {}
 
+  /** Objects held (0 until the first read). */
+  get size(): number {
+    return this.rows?.size ?? 0;
+  }
+
   /** The hub calls this with every batch it committed. */
   apply(events: LogEvent[]): void {
     const relevant = events.filter((e) => this.resources.includes(e.resource));
