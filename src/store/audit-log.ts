@@ -46,6 +46,9 @@ export const DEFAULT_AUDIT_TTL_SECONDS = 7 * 24 * 3600;
 
 const COLUMNS =
   "ts, request_id, user, groups, impersonator, verb, api_group, resource, subresource, namespace, name, path, code, user_agent";
+/** One row's placeholders, and as many rows per INSERT as D1's 100 bound parameters per statement allow. */
+const ROW_PLACEHOLDERS = `(${COLUMNS.split(",").map(() => "?").join(", ")})`;
+const ROWS_PER_INSERT = Math.floor(100 / COLUMNS.split(",").length);
 
 let buffer: AuditEntry[] = [];
 let scheduled: Promise<void> | null = null;
@@ -71,9 +74,6 @@ export function recordAudit(env: Env, waitUntil: (p: Promise<unknown>) => void, 
 }
 
 /** Writes what this isolate buffered (and purges expired rows when due). Never throws. */
-/** 14 columns: 7 rows stay within D1's 100 bound parameters per statement. */
-const ROWS_PER_INSERT = 7;
-
 export async function flushAudit(env: Env, now = Date.now()): Promise<void> {
   scheduled = null;
   const entries = buffer;
@@ -100,8 +100,7 @@ export async function flushAudit(env: Env, now = Date.now()): Promise<void> {
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
     const chunk = entries.slice(i, i + ROWS_PER_INSERT);
-    const row = `(${Array(14).fill("?").join(", ")})`;
-    statements.push(env.DB.prepare(`INSERT INTO audit_log (${COLUMNS}) VALUES ${chunk.map(() => row).join(", ")}`).bind(...chunk.flatMap(values)));
+    statements.push(env.DB.prepare(`INSERT INTO audit_log (${COLUMNS}) VALUES ${chunk.map(() => ROW_PLACEHOLDERS).join(", ")}`).bind(...chunk.flatMap(values)));
   }
   if (purge) {
     lastPurge = now;
