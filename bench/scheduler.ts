@@ -285,6 +285,7 @@ export async function runSchedulerBench(
     // The scheduler's own account: its rounds report after their bindings are committed.
     const committedBound = runLog.bound - boundBefore;
     const committedS = (runLog.lastBoundAt - l0) / 1000;
+    const committedPerSec = committedBound / Math.max(committedS, 0.001);
     await waitAll(backlog, "ready", cfg.budgetMs);
     const rows = backlog.map((n) => pods.get(n)!);
     const boundAt = rows.filter((t) => t.bound !== undefined).map((t) => t.bound!);
@@ -322,9 +323,9 @@ export async function runSchedulerBench(
       boundPerSec: round(boundPerSec, 0),
       committedBound,
       committedS: round(committedS, 2),
-      committedPerSec: round(committedBound / Math.max(committedS, 0.001), 0),
-      ratioLow: round(committedBound / Math.max(committedS, 0.001) / KUBE_SCHEDULER_REFERENCE.high, 2),
-      ratioHigh: round(committedBound / Math.max(committedS, 0.001) / KUBE_SCHEDULER_REFERENCE.low, 2),
+      committedPerSec: round(committedPerSec, 0),
+      ratioLow: round(committedPerSec / KUBE_SCHEDULER_REFERENCE.high, 2),
+      ratioHigh: round(committedPerSec / KUBE_SCHEDULER_REFERENCE.low, 2),
       nodesUsed: new Set(rows.map((t) => t.node).filter(Boolean)).size,
       steadyCreated: steadyCreated.length,
       steadyReady: st.filter((t) => t.ready !== undefined).length,
