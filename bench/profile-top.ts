@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 
-/** The functions a .cpuprofile spent most self time in: `tsx bench/profile-top.ts FILE [N]`. */
+/**
+ * The functions a .cpuprofile spent most self time in:
+ *   `tsx bench/profile-top.ts FILE [N] [--from S] [--to S] [--timeline]`
+ * --from/--to keep the samples of that window (seconds since the profile started, e.g. a bench
+ * phase); --timeline prints, per second, the share of it the isolate was busy and its top function.
+ */
 
 interface ProfileNode {
   id: number;
@@ -12,22 +17,78 @@ interface Profile {
   timeDeltas: number[];
 }
 
-export function topSelfTime(profile: Profile, n = 30): string[] {
+interface Sample {
+  key: string;
+  /** Microseconds since the profile started. */
+  at: number;
+  us: number;
+}
+
+const IDLE = "(idle)";
+
+function samples(profile: Profile): Sample[] {
   const byId = new Map(profile.nodes.map((x) => [x.id, x]));
-  const self = new Map<string, number>();
+  const out: Sample[] = [];
+  let at = 0;
   profile.samples.forEach((id, i) => {
+    const us = profile.timeDeltas[i] ?? 0;
+    at += us;
     const f = byId.get(id)!.callFrame;
-    const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    const key = f.functionName.startsWith("(") ? f.functionName : `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
+    out.push({ key, at, us });
   });
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
-  return [...self]
-    .sort((a, b) => b[1] - a[1])
+  return out;
+}
+
+function inWindow(all: Sample[], fromS?: number, toS?: number): Sample[] {
+  return all.filter((s) => (fromS === undefined || s.at >= fromS * 1e6) && (toS === undefined || s.at < toS * 1e6));
+}
+
+function bySelf(list: Sample[]): [string, number][] {
+  const self = new Map<string, number>();
+  for (const s of list) self.set(s.key, (self.get(s.key) ?? 0) + s.us);
+  return [...self].sort((a, b) => b[1] - a[1]);
+}
+
+export function topSelfTime(profile: Profile, n = 30, window: { fromS?: number; toS?: number } = {}): string[] {
+  const list = inWindow(samples(profile), window.fromS, window.toS);
+  const total = list.reduce((a, s) => a + s.us, 0);
+  return bySelf(list)
     .slice(0, n)
     .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
 
+/** Per second: the share of it spent outside (idle), and the function with most self time. */
+export function timeline(profile: Profile, window: { fromS?: number; toS?: number } = {}): string[] {
+  const seconds = new Map<number, Sample[]>();
+  for (const s of inWindow(samples(profile), window.fromS, window.toS)) {
+    const k = Math.floor(s.at / 1e6);
+    let list = seconds.get(k);
+    if (!list) seconds.set(k, (list = []));
+    list.push(s);
+  }
+  return [...seconds].map(([sec, list]) => {
+    const total = list.reduce((a, s) => a + s.us, 0);
+    const busy = list.filter((s) => s.key !== IDLE);
+    const busyUs = busy.reduce((a, s) => a + s.us, 0);
+    const [top] = bySelf(busy);
+    return `${String(sec).padStart(5)} s  busy ${((100 * busyUs) / Math.max(total, 1)).toFixed(0).padStart(3)}%  ${top ? `${(top[1] / 1000).toFixed(0).padStart(4)} ms ${top[0]}` : ""}`;
+  });
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [file, n] = process.argv.slice(2);
-  console.log(topSelfTime(JSON.parse(readFileSync(file, "utf8")) as Profile, Number(n ?? 30)).join("\n"));
+  const args = process.argv.slice(2);
+  const flag = (name: string) => {
+    const i = args.indexOf(name);
+    if (i < 0) return undefined;
+    const [, v] = args.splice(i, 2);
+    return Number(v);
+  };
+  const fromS = flag("--from");
+  const toS = flag("--to");
+  const lines = args.indexOf("--timeline");
+  if (lines >= 0) args.splice(lines, 1);
+  const [file, n] = args;
+  const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  console.log((lines >= 0 ? timeline(profile, { fromS, toS }) : topSelfTime(profile, Number(n ?? 30), { fromS, toS })).join("\n"));
 }

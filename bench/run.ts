@@ -90,8 +90,9 @@ const FUZZ_CASES = envInt("BENCH_FUZZ_CASES", quick ? 2000 : 10_400);
 const FUZZ_SEED = envInt("BENCH_FUZZ_SEED", 20261123);
 const FUZZ_CONCURRENCY = envInt("BENCH_FUZZ_CONCURRENCY", 8);
 const FUZZ_BOUND_MS = envInt("BENCH_FUZZ_BOUND_S", 15) * 1000;
-/** The scheduler bench: hollow nodes (one agent process), the backlog's pods, the steady phase's pods and rate, requests in flight, phase budget. */
+/** The scheduler bench: hollow nodes (one agent process), seconds they are measured idle, the backlog's pods, the steady phase's pods and rate, requests in flight, phase budget. */
 const SCHED_NODES = envInt("BENCH_SCHED_NODES", quick ? 100 : 1000);
+const SCHED_IDLE_S = envInt("BENCH_SCHED_IDLE_S", quick ? 5 : 10);
 const SCHED_PODS = envInt("BENCH_SCHED_PODS", quick ? 1000 : 10_000);
 const SCHED_STEADY_PODS = envInt("BENCH_SCHED_STEADY_PODS", quick ? 200 : 500);
 const SCHED_STEADY_RATE = envInt("BENCH_SCHED_STEADY_RATE", 50);
@@ -518,7 +519,7 @@ async function benchScheduler(): Promise<void> {
       stack.root,
       { url: cluster.url, token: cluster.token, kubeconfig: cluster.kubeconfig },
       client,
-      { namespace: "bench-sched", nodes: SCHED_NODES, pods: SCHED_PODS, steadyPods: SCHED_STEADY_PODS, steadyRate: SCHED_STEADY_RATE, concurrency: SCHED_CONCURRENCY, budgetMs: SCHED_BUDGET_MS },
+      { namespace: "bench-sched", nodes: SCHED_NODES, pods: SCHED_PODS, steadyPods: SCHED_STEADY_PODS, steadyRate: SCHED_STEADY_RATE, concurrency: SCHED_CONCURRENCY, budgetMs: SCHED_BUDGET_MS, idleS: SCHED_IDLE_S },
       log,
       runLog,
       () => cpuWindow(roles),
@@ -870,6 +871,7 @@ function printScheduler(out: string[]): void {
   );
   const cpuLine = (what: string, c: CpuSeconds) =>
     `   CPU ${what} (${fmt(c.wallS, 1)} s wall): ${Object.entries(c.byRole).map(([k, v]) => `${k} ${fmt(v, 1)} s`).join(", ")}, this bench ${fmt(c.bench, 1)} s, other ${fmt(c.other, 1)} s`;
+  out.push(cpuLine(`with the ${s.config.nodes} nodes Ready and idle (heartbeats only)`, s.cpu.idle));
   out.push(cpuLine("while creating the backlog", s.cpu.create));
   out.push(cpuLine("from the lease's deletion to the last binding", s.cpu.backlog));
   out.push(cpuLine("in the steady phase", s.cpu.steady));

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CpuWindow } from "./cpu.ts";
 import type { Client } from "./http.ts";
@@ -35,6 +36,8 @@ export interface SchedulerBenchConfig {
   steadyRate: number;
   concurrency: number;
   budgetMs: number;
+  /** Seconds the Ready nodes are left idle (heartbeats only) while their CPU cost is measured. */
+  idleS: number;
 }
 
 export interface SchedulerBenchResults {
@@ -76,8 +79,8 @@ export interface SchedulerBenchResults {
   boundPerSchedulerSec: number;
   d1RowsReadPerBound: number;
   writesPerBound: number;
-  /** CPU seconds by process role while the backlog was created, from the lease's deletion to the last binding, and in the steady phase. */
-  cpu: { create: CpuSeconds; backlog: CpuSeconds; steady: CpuSeconds };
+  /** CPU seconds by process role with the nodes Ready and idle (no pods yet: their heartbeats), while the backlog was created, from the lease's deletion to the last binding, and in the steady phase. */
+  cpu: { idle: CpuSeconds; create: CpuSeconds; backlog: CpuSeconds; steady: CpuSeconds };
   findings: string[];
 }
 
@@ -255,6 +258,11 @@ export async function runSchedulerBench(
       await sleep(250);
     }
     const registerS = (performance.now() - a0) / 1000;
+    // Phase 0: what the Ready nodes cost on their own (lease renewals every 10 s per node).
+    log(`scheduler: ${cfg.nodes} nodes Ready in ${round(registerS, 1)} s; measuring them idle for ${cfg.idleS} s`);
+    const idleWindow = cpu();
+    await sleep(cfg.idleS * 1000);
+    const idleCpu = idleWindow();
 
     // Phase 1: the backlog, created while the bench holds kube-scheduler's lease.
     const renewTime = new Date().toISOString().replace("Z", "000Z");
@@ -266,7 +274,7 @@ export async function runSchedulerBench(
     });
     if (held.status !== 201) throw new Error(`taking kube-scheduler's lease: ${held.status} ${held.body.slice(0, 200)}`);
     const names = Array.from({ length: cfg.pods }, (_, i) => `sp-${String(i).padStart(5, "0")}`);
-    log(`scheduler: ${cfg.nodes} nodes Ready in ${round(registerS, 1)} s; creating ${cfg.pods} pods (${cfg.concurrency} in flight) while the scheduler stands by`);
+    log(`scheduler: creating ${cfg.pods} pods (${cfg.concurrency} in flight) while the scheduler stands by`);
     const c0 = performance.now();
     const createWindow = cpu();
     const created = await runPool(names.length, cfg.concurrency, cfg.budgetMs, (i) => create(names[i]));
@@ -310,6 +318,8 @@ export async function runSchedulerBench(
     const steadyCpu = steadyWindow();
     if (resumed > 0) findings.push(`scheduler: the server ended the bench's pod watch ${resumed} time(s); it was resumed from the last revision seen`);
     const st = steadyCreated.map((n) => pods.get(n)!);
+    // BENCH_SCHED_TIMES=FILE: each steady pod's timestamps (ms, this process's clock; s0 = the phase's start), to see where a tail comes from.
+    if (process.env.BENCH_SCHED_TIMES) writeFileSync(process.env.BENCH_SCHED_TIMES, JSON.stringify({ s0, pods: steadyCreated.map((n) => ({ name: n, ...pods.get(n) })) }));
     return {
       config: cfg,
       registerS: round(registerS, 1),
@@ -341,7 +351,7 @@ export async function runSchedulerBench(
       boundPerSchedulerSec: round(runLog.bound / Math.max(runLog.ms / 1000, 0.001), 0),
       d1RowsReadPerBound: round(runLog.rowsRead / Math.max(1, runLog.bound), 1),
       writesPerBound: round(runLog.writes / Math.max(1, runLog.bound), 2),
-      cpu: { create: cpuSeconds(createCpu), backlog: cpuSeconds(boundCpu), steady: cpuSeconds(steadyCpu) },
+      cpu: { idle: cpuSeconds(idleCpu), create: cpuSeconds(createCpu), backlog: cpuSeconds(boundCpu), steady: cpuSeconds(steadyCpu) },
       findings,
     };
   } finally {

@@ -92,7 +92,7 @@ app.use("*", async (c, next) => {
   } catch {
     // A proxied response with immutable headers (e.g. a tunnel's) goes out without it.
   }
-  if (c.env.AUDIT_LOG === "off" || !auditable(attrs.verb, c.res.status, user.username)) return;
+  if (c.env.AUDIT_LOG === "off" || !auditable(attrs, c.res.status, user)) return;
   const entry = auditEntry({ ts, requestId, user, authenticated: c.get("authenticated"), attrs, code: c.res.status, userAgent: c.req.header("user-agent") ?? null });
   recordAudit(c.env, (p) => waitUntil(c, p), entry);
 });

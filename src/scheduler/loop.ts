@@ -11,10 +11,11 @@ import { bindPod, bindPods } from "../store/pod-binding.ts";
 import { ResourceMirror } from "../store/resource-mirror.ts";
 import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
 import { schedulerStandbyUntil } from "./leader-lease.ts";
-import { podInfo } from "./pod-info.ts";
-import { queueOrder, schedule } from "./schedule.ts";
+import { holdsResources, podInfo } from "./pod-info.ts";
+import { PodIndex } from "./pod-index.ts";
+import { queueOrder, scheduleOn } from "./schedule.ts";
 import type { Decision, SchedulerConfig } from "./types.ts";
-import { wantsScheduling, type SchedulerHint } from "./wake.ts";
+import type { SchedulerHint } from "./wake.ts";
 import { claimsOfPod, type ClaimState } from "./volume-binding.ts";
 import { provisionClaims, readClaimStates } from "./volume-provisioner.ts";
 
@@ -137,43 +138,26 @@ export function schedulerConfig(env: Env): Partial<SchedulerConfig> {
   return env.SCHEDULER_SCORING_STRATEGY === "LeastAllocated" ? { scoringStrategy: "LeastAllocated" } : {};
 }
 
-const finished = (pod: KubeObject) => {
-  const phase = (pod.status as { phase?: string } | undefined)?.phase;
-  return phase === "Succeeded" || phase === "Failed";
-};
-
 /**
  * What the scheduler keeps between rounds (the cluster hub holds it): its copies of the
  * unfinished pods and of the nodes, brought up to date each round from the revision log, so a
- * round reads only what changed since the last one instead of every pod and node.
+ * round reads only what changed since the last one instead of every pod and node, and the
+ * index of those pods (pending ones, each node's accounting), which follows the same changes.
  */
 export class SchedulerCache {
-  readonly pods = new ResourceMirror("core/pods", (pod) => !finished(pod));
+  readonly index = new PodIndex();
+  readonly pods = new ResourceMirror("core/pods", holdsResources, this.index);
   readonly nodes = new ResourceMirror("core/nodes");
 }
-
-/** Pod (anti-)affinity terms may select namespaces by label: then the round reads namespaces too. */
-const selectsNamespaces = (pod: KubeObject) => {
-  const affinity = (pod.spec as { affinity?: object } | undefined)?.affinity;
-  return affinity !== undefined && JSON.stringify(affinity).includes('"namespaceSelector"');
-};
 
 /** One scheduling round over every pending pod. */
 export async function runScheduler(env: Env, now = Date.now(), cache = new SchedulerCache()): Promise<SchedulerRun> {
   const started = Date.now();
   const usage = newUsage();
   const db = openDb(env.DB, usage);
-  const pending: KubeObject[] = [];
-  const bound: KubeObject[] = [];
-  let namespaceSelectors = false;
   // Both copies and the leader lease at once: a round is woken because something is pending, so it needs them all.
-  const [standbyUntil, pods, nodeCopies] = await Promise.all([schedulerStandbyUntil(db, now), cache.pods.sync(db), cache.nodes.sync(db)]);
-  for (const pod of pods.values()) {
-    if ((pod.spec as { nodeName?: string } | undefined)?.nodeName) bound.push(pod);
-    else if (wantsScheduling(pod)) pending.push(pod);
-    else continue;
-    if (!namespaceSelectors && selectsNamespaces(pod)) namespaceSelectors = true;
-  }
+  const [standbyUntil, , nodeCopies] = await Promise.all([schedulerStandbyUntil(db, now), cache.pods.sync(db), cache.nodes.sync(db)]);
+  const pending = [...cache.index.pending.values()];
   const run: SchedulerRun = { pending: pending.length, bound: 0, unschedulable: 0, conflicts: 0, writes: 0, d1: usage, ms: 0, syncMs: 0, placeMs: 0, writeMs: 0 };
   const done = (r: SchedulerRun) => Object.assign(r, { ms: Date.now() - started });
   if (standbyUntil !== undefined) return done({ ...run, standbyUntil });
@@ -188,13 +172,13 @@ export async function runScheduler(env: Env, now = Date.now(), cache = new Sched
   const nodes = [...nodeCopies.values()].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
   // With no nodes at all there is nothing to say yet: wait quietly for the first node.
   if (nodes.length === 0) return done({ ...run, unschedulable: pending.length });
-  const namespaces = namespaceSelectors
+  const namespaces = cache.index.selectsNamespaces
     ? (await db.all<{ rev: number; value: string }>(sql`SELECT rev, value FROM objects WHERE resource = 'core/namespaces'`)).map((r) => materialize(r.value, r.rev))
     : [];
   // PersistentVolumeClaims of pending pods: read only when some pending pod mounts one.
   const claims = await readClaimStates(db, pending);
   const synced = Date.now();
-  const decisions = schedule(pending, nodes, bound, schedulerConfig(env), namespaces, claims);
+  const decisions = scheduleOn(cache.index.cluster(nodes, namespaces), pending, schedulerConfig(env), claims);
   // A Worker's clock stands still while it computes: a timer lets it catch up before we read it.
   await new Promise((resolve) => setTimeout(resolve, 0));
   const placed = Date.now();

@@ -116,8 +116,12 @@ export function schedule(
   namespaces: KubeObject[] = [],
   claims?: Map<string, ClaimState>,
 ): Decision[] {
+  return scheduleOn(buildCluster(nodes, boundPods, namespaces), pods, config, claims);
+}
+
+/** `schedule` on a cluster state made already (the scheduler's PodIndex keeps one current between rounds); places pods on it. */
+export function scheduleOn(cluster: ClusterState, pods: KubeObject[], config: Partial<SchedulerConfig> = {}, claims?: Map<string, ClaimState>): Decision[] {
   const cfg: SchedulerConfig = { ...DEFAULT_CONFIG, ...config };
-  const cluster = buildCluster(nodes, boundPods, namespaces);
   if (claims) cluster.claims = new Map(claims);
   const decisions = new Map<PodInfo, Decision>();
   let queue = pods.map(podInfo).sort(queueOrder);

@@ -6,6 +6,14 @@ import { currentRevisionQuery, eventsSince, firstNumber, type Db } from "./revis
 /** Log rows read per incremental step; a longer backlog is read in several steps. */
 const STEP = 1000;
 
+/** Told of every change to a mirror's objects, so what is derived from them can follow change by change. */
+export interface MirrorListener {
+  /** The mirror read everything again: `objects` is all there is. */
+  reset(objects: Map<string, KubeObject>): void;
+  /** One object changed: its kept object before (if any) and after (undefined: gone or no longer kept). */
+  changed(key: string, before: KubeObject | undefined, after: KubeObject | undefined): void;
+}
+
 /**
  * An in-memory copy of one resource's objects, kept current from the revision log like an
  * informer: one full read, then only the changes after the revision it has seen (through the
@@ -22,6 +30,7 @@ export class ResourceMirror {
   constructor(
     readonly resource: string,
     private readonly keep: (obj: KubeObject) => boolean = () => true,
+    private readonly listener?: MirrorListener,
   ) {}
 
   async sync(db: Db): Promise<Map<string, KubeObject>> {
@@ -33,8 +42,11 @@ export class ResourceMirror {
       this.lastRowsRead += events.length;
       for (const e of events) {
         const obj = e.type === "DELETED" ? undefined : materialize(e.value, e.rev);
-        if (obj && this.keep(obj)) this.objects.set(e.key, obj);
+        const before = this.objects.get(e.key);
+        const after = obj && this.keep(obj) ? obj : undefined;
+        if (after) this.objects.set(e.key, after);
         else this.objects.delete(e.key);
+        if (before || after) this.listener?.changed(e.key, before, after);
         this.revision = e.rev;
       }
       if (events.length < STEP) return this.objects;
@@ -53,6 +65,7 @@ export class ResourceMirror {
     }
     this.revision = firstNumber(seq, "seq");
     this.lastRowsRead = rows.length;
+    this.listener?.reset(this.objects);
     return this.objects;
   }
 }

@@ -90,6 +90,30 @@ describe("audit log", () => {
     expect(r.body.items[0]).toMatchObject({ user: "jane", impersonator: "edgeplane:admin", verb: "create", namespace: "audit-imp", code: 403, userAgent: "audit-test/1.0" });
   });
 
+  it("leaves out a node's renewals of its own heartbeat lease, not its other writes nor its denials", async () => {
+    const { issueToken } = await import("../../src/auth/authn.ts");
+    const node = await issueToken(env, { username: "system:node:audit-n1", uid: "system:node:audit-n1", groups: ["system:nodes"] });
+    const path = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+    const lease = (name: string) => ({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name },
+      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new Date().toISOString().replace("Z", "000Z") },
+    });
+    const created = await apiJson("POST", path, lease("audit-n1"), { token: node.token });
+    expect(created.status).toBe(201);
+    const renewed = await api("PUT", `${path}/audit-n1`, { ...created.body, spec: { ...created.body.spec, renewTime: new Date().toISOString().replace("Z", "000Z") } }, { token: node.token });
+    expect(renewed.status).toBe(200);
+    const patched = await api("PATCH", `${path}/audit-n1`, { spec: { leaseDurationSeconds: 41 } }, { token: node.token, contentType: "application/merge-patch+json" });
+    expect(patched.status).toBe(200);
+    expect((await apiJson("POST", path, lease("audit-n2"))).status).toBe(201);
+    const other = await api("PUT", `${path}/audit-n2`, lease("audit-n2"), { token: node.token });
+    expect(other.status).toBe(403);
+    const r = await apiJson("GET", "/edgeplane/v1/audit?user=system:node:audit-n1");
+    const summary = (r.body.items as any[]).map((e) => `${e.verb} ${e.resource} ${e.name ?? ""} ${e.code}`).reverse();
+    expect(summary).toEqual(["create leases  201", "update leases audit-n2 403"]);
+  });
+
   it("purges entries older than AUDIT_TTL_SECONDS", async () => {
     await env.DB.prepare("INSERT INTO audit_log (ts, request_id, user, verb, code) VALUES (?, 'old', 'old-user', 'create', 201)").bind(Date.now() - 8 * 24 * 3600 * 1000).run();
     const { flushAudit } = await import("../../src/store/audit-log.ts");

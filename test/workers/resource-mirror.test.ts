@@ -14,8 +14,17 @@ describe("ResourceMirror", () => {
     await createNamespace("mirror-a");
     for (const n of ["one", "two", "three"]) expect((await apiJson("POST", "/api/v1/namespaces/mirror-a/configmaps", cm(n))).status).toBe(201);
     const db = openDb(env.DB);
-    const mirror = new ResourceMirror("core/configmaps", (o) => (o.data as Record<string, string> | undefined)?.skip !== "yes");
+    // A listener is told of the full read, then of each change to what is kept.
+    const told: string[] = [];
+    const nameOf = (o?: { metadata: { name?: string } }) => o?.metadata.name ?? "-";
+    const listener = {
+      reset: (objects: Map<string, unknown>) => told.push(`reset ${objects.size}`),
+      changed: (key: string, before?: { metadata: { name?: string } }, after?: { metadata: { name?: string } }) =>
+        key.includes("/mirror-a/") && told.push(`${nameOf(before)} -> ${nameOf(after)}`),
+    };
+    const mirror = new ResourceMirror("core/configmaps", (o) => (o.data as Record<string, string> | undefined)?.skip !== "yes", listener);
     await mirror.sync(db);
+    expect(told).toEqual([`reset ${mirror.objects.size}`]);
     expect(names(mirror)).toEqual(expect.arrayContaining(["mirror-a/one", "mirror-a/three", "mirror-a/two"]));
     const fullRead = mirror.lastRowsRead;
     expect(fullRead).toBeGreaterThanOrEqual(3);
@@ -33,6 +42,7 @@ describe("ResourceMirror", () => {
     expect((await apiJson("POST", "/api/v1/namespaces/mirror-a/secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: "s" } })).status).toBe(201);
     await mirror.sync(db);
     expect(mirror.lastRowsRead).toBe(3);
+    expect(told.slice(1)).toEqual(["one -> one", "two -> -", "three -> -"]);
     const mine = names(mirror).filter((n) => n.startsWith("mirror-a/"));
     expect(mine).toEqual(["mirror-a/one"]);
     const one = [...mirror.objects.values()].find((o) => o.metadata.name === "one")!;
