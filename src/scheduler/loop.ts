@@ -9,7 +9,7 @@ import { alarmBy } from "../store/maintenance.ts";
 import { ObjectStore } from "../store/object-store.ts";
 import { bindPod, bindPods } from "../store/pod-binding.ts";
 import { ResourceMirror } from "../store/resource-mirror.ts";
-import { newUsage, openDb, type D1Usage } from "../store/revision-log.ts";
+import { newUsage, openDb, type D1Usage, type Db } from "../store/revision-log.ts";
 import { schedulerStandbyUntil } from "./leader-lease.ts";
 import { holdsResources, podInfo } from "./pod-info.ts";
 import { PodIndex } from "./pod-index.ts";
@@ -49,6 +49,8 @@ const MAX_PODS_PER_ROUND = 2000;
 /** Bindings per call to a namespace's hub (one of its commit batches), and such calls at once. */
 const BIND_CHUNK = 48;
 const BIND_CHUNKS_IN_FLIGHT = 4;
+/** Pod changes after which the scheduler's pod copy is brought up to date between rounds (SchedulerCache.podsChanged). */
+const REFRESH_AFTER = 500;
 export const SCHEDULER_NAME = "default-scheduler";
 
 export interface SchedulerRun {
@@ -148,6 +150,25 @@ export class SchedulerCache {
   readonly index = new PodIndex();
   readonly pods = new ResourceMirror("core/pods", holdsResources, this.index);
   readonly nodes = new ResourceMirror("core/nodes");
+  /** Pod changes committed since the pod copy was last brought up to date (at least: counted per commit batch). */
+  private unsynced = 0;
+
+  /** The copies were brought up to date (a round's start). */
+  synced(): void {
+    this.unsynced = 0;
+  }
+
+  /**
+   * Pods changed while no round runs (e.g. thousands of status updates after a burst of bindings):
+   * past REFRESH_AFTER changes the pod copy reads them now, in the background, so the next round
+   * does not start with thousands of log rows to read and parse while a new pod waits.
+   */
+  podsChanged(count: number, db: Db): Promise<unknown> | undefined {
+    this.unsynced += count;
+    if (this.unsynced < REFRESH_AFTER) return undefined;
+    this.unsynced = 0;
+    return this.pods.sync(db).catch((e: unknown) => console.error("scheduler: refreshing its pod copy failed:", e));
+  }
 }
 
 /** One scheduling round over every pending pod. */
@@ -157,6 +178,7 @@ export async function runScheduler(env: Env, now = Date.now(), cache = new Sched
   const db = openDb(env.DB, usage);
   // Both copies and the leader lease at once: a round is woken because something is pending, so it needs them all.
   const [standbyUntil, , nodeCopies] = await Promise.all([schedulerStandbyUntil(db, now), cache.pods.sync(db), cache.nodes.sync(db)]);
+  cache.synced();
   const pending = [...cache.index.pending.values()];
   const run: SchedulerRun = { pending: pending.length, bound: 0, unschedulable: 0, conflicts: 0, writes: 0, d1: usage, ms: 0, syncMs: 0, placeMs: 0, writeMs: 0 };
   const done = (r: SchedulerRun) => Object.assign(r, { ms: Date.now() - started });

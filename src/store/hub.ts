@@ -399,6 +399,10 @@ export class NamespaceHub extends DurableObject<Env> {
     await this.remember(CLUSTER_HUB);
     this.changesSeen += count;
     if (hint) await podsChanged(this.ctx, hint);
+    if (resources?.includes("core/pods")) {
+      const refreshing = this.schedulerCache.podsChanged(count, this.db);
+      if (refreshing) this.ctx.waitUntil(refreshing);
+    }
     // Claims changed: bind, reclaim and protect volumes, and let pods waiting for a claim try again.
     if (resources?.includes("core/persistentvolumeclaims")) await this.volumesChanged();
     // Lease renewals must not cost an idle pod watch (a node agent's) any D1 reads.

@@ -33,7 +33,20 @@ export class ResourceMirror {
     private readonly listener?: MirrorListener,
   ) {}
 
+  /** The sync under way: syncs run one at a time (two at once could apply an older change after a newer one). */
+  private syncing?: Promise<Map<string, KubeObject>>;
+
   async sync(db: Db): Promise<Map<string, KubeObject>> {
+    while (this.syncing) await this.syncing.catch(() => undefined);
+    this.syncing = this.read(db);
+    try {
+      return await this.syncing;
+    } finally {
+      this.syncing = undefined;
+    }
+  }
+
+  private async read(db: Db): Promise<Map<string, KubeObject>> {
     this.lastRowsRead = 0;
     if (this.revision < 0) return this.reload(db);
     for (;;) {
