@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 
 /**
  * The functions a .cpuprofile spent most self time in:
- *   `tsx bench/profile-top.ts FILE [N] [--from S] [--to S] [--timeline]`
+ *   `tsx bench/profile-top.ts FILE [N] [--from S] [--to S] [--timeline [--step S]]`
  * --from/--to keep the samples of that window (seconds since the profile started, e.g. a bench
- * phase); --timeline prints, per second, the share of it the isolate was busy and its top function.
+ * phase); --timeline prints, per second (or step), the share of it the isolate was busy and its top function.
  */
 
 interface ProfileNode {
@@ -58,11 +58,11 @@ export function topSelfTime(profile: Profile, n = 30, window: { fromS?: number; 
     .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
 
-/** Per second: the share of it spent outside (idle), and the function with most self time. */
-export function timeline(profile: Profile, window: { fromS?: number; toS?: number } = {}): string[] {
+/** Per step (a second unless told): the share of it spent outside (idle), and the function with most self time. */
+export function timeline(profile: Profile, window: { fromS?: number; toS?: number } = {}, stepS = 1): string[] {
   const seconds = new Map<number, Sample[]>();
   for (const s of inWindow(samples(profile), window.fromS, window.toS)) {
-    const k = Math.floor(s.at / 1e6);
+    const k = Math.floor(s.at / 1e6 / stepS);
     let list = seconds.get(k);
     if (!list) seconds.set(k, (list = []));
     list.push(s);
@@ -72,7 +72,7 @@ export function timeline(profile: Profile, window: { fromS?: number; toS?: numbe
     const busy = list.filter((s) => s.key !== IDLE);
     const busyUs = busy.reduce((a, s) => a + s.us, 0);
     const [top] = bySelf(busy);
-    return `${String(sec).padStart(5)} s  busy ${((100 * busyUs) / Math.max(total, 1)).toFixed(0).padStart(3)}%  ${top ? `${(top[1] / 1000).toFixed(0).padStart(4)} ms ${top[0]}` : ""}`;
+    return `${(sec * stepS).toFixed(stepS < 1 ? 1 : 0).padStart(7)} s  busy ${((100 * busyUs) / Math.max(total, 1)).toFixed(0).padStart(3)}%  ${top ? `${(top[1] / 1000).toFixed(0).padStart(4)} ms ${top[0]}` : ""}`;
   });
 }
 
@@ -86,9 +86,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   const fromS = flag("--from");
   const toS = flag("--to");
+  const stepS = flag("--step");
   const lines = args.indexOf("--timeline");
   if (lines >= 0) args.splice(lines, 1);
   const [file, n] = args;
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
-  console.log((lines >= 0 ? timeline(profile, { fromS, toS }) : topSelfTime(profile, Number(n ?? 30), { fromS, toS })).join("\n"));
+  console.log((lines >= 0 ? timeline(profile, { fromS, toS }, stepS) : topSelfTime(profile, Number(n ?? 30), { fromS, toS })).join("\n"));
 }
