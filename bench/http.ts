@@ -91,7 +91,8 @@ export class Client {
   }
 
   /** Opens a streaming GET (a watch); `onLine` gets each newline-delimited line with its arrival time. */
-  stream(path: string, onLine: (line: string, at: number) => void): Promise<Stream> {
+  /** A stream of lines; `onClose` is called once if the server (or the network) ends it, not after `close()`. */
+  stream(path: string, onLine: (line: string, at: number) => void, onClose?: () => void): Promise<Stream> {
     return new Promise((resolve, reject) => {
       const fn = this.https ? httpsRequest : httpRequest;
       // A dedicated connection: a long-lived stream must not hold a pooled socket.
@@ -124,15 +125,23 @@ export class Client {
           res.on("data", (chunk: string) => {
             const at = performance.now();
             buffer += chunk;
+            // One pass over the chunk's lines (slicing the rest off after each line would copy it once per line).
+            let start = 0;
             let nl: number;
-            while ((nl = buffer.indexOf("\n")) >= 0) {
-              const line = buffer.slice(0, nl);
-              buffer = buffer.slice(nl + 1);
+            while ((nl = buffer.indexOf("\n", start)) >= 0) {
+              const line = buffer.slice(start, nl);
+              start = nl + 1;
               if (line.trim()) onLine(line, at);
             }
+            buffer = buffer.slice(start);
           });
-          res.on("close", () => (s.closed = true));
-          res.on("error", () => (s.closed = true));
+          const closed = () => {
+            if (s.closed) return;
+            s.closed = true;
+            onClose?.();
+          };
+          res.on("close", closed);
+          res.on("error", closed);
           resolve(s);
         },
       );

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CpuWindow } from "./cpu.ts";
-import type { Client } from "./http.ts";
+import type { Client, Stream } from "./http.ts";
 import { LogLines } from "./log-lines.ts";
 import { round, runPool, sleep, summarize, type LatencySummary } from "./stats.ts";
 
@@ -212,9 +212,24 @@ export async function runSchedulerBench(
     }
     if (t.ready === undefined && ev.object.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) t.ready = at;
   };
-  const open = () => client.stream(`${path}?watch=1&allowWatchBookmarks=true&resourceVersion=${lastRv}&timeoutSeconds=3600`, onLine);
+  // Resumed as soon as the server ends it (then timed from the bench's start), so no phase waits on the bench's own gap.
+  const resumedAt: number[] = [];
+  let stopped = false;
+  const open = (): Promise<Stream> =>
+    client.stream(`${path}?watch=1&allowWatchBookmarks=true&resourceVersion=${lastRv}&timeoutSeconds=3600`, onLine, () => {
+      if (stopped) return;
+      resumed++;
+      resumedAt.push(performance.now());
+      watching = open().then(
+        (s) => (stream = s),
+        () => stream,
+      );
+    });
   let stream = await open();
+  let watching: Promise<Stream> = Promise.resolve(stream);
+  // A resume that failed (the server was busy) is tried again while waiting.
   const keepWatching = async () => {
+    await watching;
     if (!stream.closed) return;
     resumed++;
     stream = await open();
@@ -316,10 +331,13 @@ export async function runSchedulerBench(
     const steadyCreated = (await Promise.all(steady)).filter((n): n is string => n !== undefined);
     await waitAll(steadyCreated, "ready", Math.min(cfg.budgetMs, 60_000));
     const steadyCpu = steadyWindow();
-    if (resumed > 0) findings.push(`scheduler: the server ended the bench's pod watch ${resumed} time(s); it was resumed from the last revision seen`);
+    if (resumed > 0)
+      findings.push(
+        `scheduler: the server ended the bench's pod watch ${resumed} time(s) (${resumedAt.map((t) => `${round((t - a0) / 1000, 1)} s`).join(", ")} after the agent started; the steady phase started at ${round((s0 - a0) / 1000, 1)} s); it was resumed from the last revision seen`,
+      );
     const st = steadyCreated.map((n) => pods.get(n)!);
     // BENCH_SCHED_TIMES=FILE: each steady pod's timestamps (ms, this process's clock; s0 = the phase's start), to see where a tail comes from.
-    if (process.env.BENCH_SCHED_TIMES) writeFileSync(process.env.BENCH_SCHED_TIMES, JSON.stringify({ s0, pods: steadyCreated.map((n) => ({ name: n, ...pods.get(n) })) }));
+    if (process.env.BENCH_SCHED_TIMES) writeFileSync(process.env.BENCH_SCHED_TIMES, JSON.stringify({ s0, clock: Date.now() - performance.now(), pods: steadyCreated.map((n) => ({ name: n, ...pods.get(n) })) }));
     return {
       config: cfg,
       registerS: round(registerS, 1),
@@ -355,6 +373,7 @@ export async function runSchedulerBench(
       findings,
     };
   } finally {
+    stopped = true;
     stream.close();
     await stopHollowAgent(agent);
   }

@@ -82,7 +82,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     if (kind === "hollow" && (o.nodes ?? 1) > 1) throw new Error("a join token makes one node: run hollow nodes (--nodes N) with an admin kubeconfig");
     apiConfig = await nodeCredential(o.api, base, join(o.dataDir, "agent"), log);
   }
-  const api = new ApiClient(apiConfig);
+  // Hollow nodes share one client, where each kubelet has connections of its own: a connection per
+  // four nodes (64 to 512), so one node's pod statuses do not queue behind a thousand lease renewals.
+  const hollowNodes = kind === "hollow" ? Math.max(1, o.nodes ?? 1) : 1;
+  const api = new ApiClient(apiConfig, { maxSockets: Math.min(512, Math.max(64, Math.ceil(hollowNodes / 4))) });
   const { runtime, note, network } = await selectRuntime(kind, {
     dataDir: join(o.dataDir, "agent"),
     hostIP: host.internalIP,

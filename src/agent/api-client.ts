@@ -36,11 +36,15 @@ export class ApiClient {
   private readonly agent: Agent;
   private readonly base: URL;
 
-  constructor(readonly config: ApiConfig) {
+  /** `maxSockets`: requests in flight at once (the rest wait in order); 64 unless told. */
+  constructor(
+    readonly config: ApiConfig,
+    opts: { maxSockets?: number } = {},
+  ) {
     this.base = new URL(config.server);
     if (this.base.protocol !== "https:") throw new Error(`the API server must be https (got ${config.server})`);
     // HTTPS_PROXY / NO_PROXY: calls go through a CONNECT tunnel when a proxy applies (proxy-env.ts).
-    this.agent = httpsAgentFor(this.base, { keepAlive: true, maxSockets: 64, rejectUnauthorized: !config.insecure, ...(config.ca ? { ca: config.ca } : {}) });
+    this.agent = httpsAgentFor(this.base, { keepAlive: true, maxSockets: opts.maxSockets ?? 64, rejectUnauthorized: !config.insecure, ...(config.ca ? { ca: config.ca } : {}) });
   }
 
   private open(method: string, path: string, body: string | undefined, contentType: string, timeoutMs: number): Promise<IncomingMessage> {

@@ -18,9 +18,14 @@ export const ADMIN_USERNAME = "edgeplane:admin";
 export const SUPERUSER_GROUP = "system:masters";
 export const AUTHENTICATED_GROUP = "system:authenticated";
 
+/** Two hex digits of each byte value (a digest is hashed on every authenticated request). */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let hex = "";
+  for (const b of digest) hex += HEX[b];
+  return hex;
 }
 
 /** Constant-time comparison of two hex digests. */
