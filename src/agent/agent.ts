@@ -82,10 +82,6 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     if (kind === "hollow" && (o.nodes ?? 1) > 1) throw new Error("a join token makes one node: run hollow nodes (--nodes N) with an admin kubeconfig");
     apiConfig = await nodeCredential(o.api, base, join(o.dataDir, "agent"), log);
   }
-  // Hollow nodes share one client, where each kubelet has connections of its own: a connection per
-  // four nodes (64 to 512), so one node's pod statuses do not queue behind a thousand lease renewals.
-  const hollowNodes = kind === "hollow" ? Math.max(1, o.nodes ?? 1) : 1;
-  const api = new ApiClient(apiConfig, { maxSockets: Math.min(512, Math.max(64, Math.ceil(hollowNodes / 4))) });
   const { runtime, note, network } = await selectRuntime(kind, {
     dataDir: join(o.dataDir, "agent"),
     hostIP: host.internalIP,
@@ -98,6 +94,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   // The runtimes that write container output to the agent's rotating log files.
   const logs = runtime.name === "process" || runtime.name === "podman" ? new ContainerLogStore(join(o.dataDir, "agent", "logs")) : undefined;
   const count = hollow ? Math.max(1, o.nodes ?? 1) : 1;
+  // Hollow nodes share one client, where each kubelet has connections of its own: a connection per
+  // four nodes (64 to 512), so one node's pod statuses do not queue behind a thousand lease renewals.
+  const api = new ApiClient(apiConfig, { maxSockets: Math.min(512, Math.max(64, Math.ceil(count / 4))) });
   // The data plane of Services (not for hollow nodes, which run nothing).
   let services: ServiceDataPlane | undefined;
   if (!hollow) {

@@ -15,7 +15,8 @@ const selectsNamespaces = (pod: KubeObject) => {
 const nodeNameOf = (pod: KubeObject) => (pod.spec as { nodeName?: string } | undefined)?.nodeName;
 
 /**
- * The scheduler's view of its pod copy, kept current change by change (a MirrorListener):
+ * The scheduler's view of its pod copy, kept current change by change (a MirrorListener, told
+ * each pod's object as it saw it before, so where a pod was counted need not be kept):
  * the pods waiting to be placed, and per node what its bound pods account for. A round then
  * costs what changed since the last one, not a walk over every pod of the cluster: a node's
  * accounting is summed again only when its pods or its object changed, and each round gets
@@ -26,8 +27,6 @@ export class PodIndex implements MirrorListener {
   readonly pending = new Map<string, KubeObject>();
   /** Bound pods holding resources, by node name, then key. */
   private readonly byNode = new Map<string, Map<string, PodInfo>>();
-  /** Where each accounted pod is (its key -> its node's name). */
-  private readonly nodeOf = new Map<string, string>();
   /** Bound pods with pod (anti-)affinity of their own, by key (they constrain newcomers). */
   private readonly affinity = new Map<string, { pod: PodInfo; node: string }>();
   /** Keys of bound or pending pods whose affinity selects namespaces by label. */
@@ -42,15 +41,14 @@ export class PodIndex implements MirrorListener {
   reset(objects: Map<string, KubeObject>): void {
     this.pending.clear();
     this.byNode.clear();
-    this.nodeOf.clear();
     this.affinity.clear();
     this.namespaceSelecting.clear();
     this.summed.clear();
     for (const [key, pod] of objects) this.changed(key, undefined, pod);
   }
 
-  changed(key: string, _before: KubeObject | undefined, after: KubeObject | undefined): void {
-    this.forget(key);
+  changed(key: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
+    if (before) this.forget(key, before);
     if (!after) return;
     const nodeName = nodeNameOf(after);
     if (nodeName) {
@@ -59,7 +57,6 @@ export class PodIndex implements MirrorListener {
         let pods = this.byNode.get(nodeName);
         if (!pods) this.byNode.set(nodeName, (pods = new Map()));
         pods.set(key, info);
-        this.nodeOf.set(key, nodeName);
         this.summed.delete(nodeName);
         if (hasPodAffinity(info)) this.affinity.set(key, { pod: info, node: nodeName });
       }
@@ -68,17 +65,16 @@ export class PodIndex implements MirrorListener {
     if (selectsNamespaces(after)) this.namespaceSelecting.add(key);
   }
 
-  private forget(key: string): void {
+  /** Takes back what `before` (the pod as the index last saw it) was counted as. */
+  private forget(key: string, before: KubeObject): void {
     this.pending.delete(key);
     this.affinity.delete(key);
     this.namespaceSelecting.delete(key);
-    const nodeName = this.nodeOf.get(key);
-    if (nodeName === undefined) return;
-    this.nodeOf.delete(key);
-    const pods = this.byNode.get(nodeName);
-    pods?.delete(key);
-    if (pods?.size === 0) this.byNode.delete(nodeName);
-    this.summed.delete(nodeName);
+    const nodeName = nodeNameOf(before);
+    const pods = nodeName === undefined ? undefined : this.byNode.get(nodeName);
+    if (!pods?.delete(key)) return;
+    if (pods.size === 0) this.byNode.delete(nodeName!);
+    this.summed.delete(nodeName!);
   }
 
   /** The cluster as a round starts from: these nodes (in this order) with their bound pods accounted, as copies the round may change. */
