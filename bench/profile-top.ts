@@ -4,12 +4,14 @@ import { readFileSync } from "node:fs";
  * The functions a .cpuprofile spent most self time in:
  *   `tsx bench/profile-top.ts FILE [N] [--from S] [--to S] [--timeline [--step S]]`
  * --from/--to keep the samples of that window (seconds since the profile started, e.g. a bench
- * phase); --timeline prints, per second (or step), the share of it the isolate was busy and its top function.
+ * phase); --timeline prints, per second (or step), the share of it the isolate was busy and its top function;
+ * --inclusive ranks functions by the time spent in them and what they called (where a cost comes from).
  */
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -19,12 +21,18 @@ interface Profile {
 
 interface Sample {
   key: string;
+  /** The profile node sampled (its stack: this node and its parents). */
+  node: number;
   /** Microseconds since the profile started. */
   at: number;
   us: number;
 }
 
 const IDLE = "(idle)";
+
+function frameKey(f: ProfileNode["callFrame"]): string {
+  return f.functionName.startsWith("(") ? f.functionName : `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
+}
 
 function samples(profile: Profile): Sample[] {
   const byId = new Map(profile.nodes.map((x) => [x.id, x]));
@@ -33,9 +41,7 @@ function samples(profile: Profile): Sample[] {
   profile.samples.forEach((id, i) => {
     const us = profile.timeDeltas[i] ?? 0;
     at += us;
-    const f = byId.get(id)!.callFrame;
-    const key = f.functionName.startsWith("(") ? f.functionName : `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
-    out.push({ key, at, us });
+    out.push({ key: frameKey(byId.get(id)!.callFrame), node: id, at, us });
   });
   return out;
 }
@@ -54,6 +60,29 @@ export function topSelfTime(profile: Profile, n = 30, window: { fromS?: number; 
   const list = inWindow(samples(profile), window.fromS, window.toS);
   const total = list.reduce((a, s) => a + s.us, 0);
   return bySelf(list)
+    .slice(0, n)
+    .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+}
+
+/** Functions by inclusive time: a sample counts for every distinct function on its stack. */
+export function topInclusiveTime(profile: Profile, n = 30, window: { fromS?: number; toS?: number } = {}): string[] {
+  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+  const parent = new Map<number, number>();
+  for (const x of profile.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const list = inWindow(samples(profile), window.fromS, window.toS);
+  const total = list.reduce((a, s) => a + s.us, 0);
+  const incl = new Map<string, number>();
+  for (const s of list) {
+    const seen = new Set<string>();
+    for (let id: number | undefined = s.node; id !== undefined; id = parent.get(id)) {
+      const key = frameKey(byId.get(id)!.callFrame);
+      if (key === "(root)" || seen.has(key)) continue;
+      seen.add(key);
+      incl.set(key, (incl.get(key) ?? 0) + s.us);
+    }
+  }
+  return [...incl]
+    .sort((a, b) => b[1] - a[1])
     .slice(0, n)
     .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
@@ -87,9 +116,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const fromS = flag("--from");
   const toS = flag("--to");
   const stepS = flag("--step");
-  const lines = args.indexOf("--timeline");
-  if (lines >= 0) args.splice(lines, 1);
+  const option = (name: string) => {
+    const i = args.indexOf(name);
+    if (i >= 0) args.splice(i, 1);
+    return i >= 0;
+  };
+  const lines = option("--timeline");
+  const inclusive = option("--inclusive");
   const [file, n] = args;
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
-  console.log((lines >= 0 ? timeline(profile, { fromS, toS }, stepS) : topSelfTime(profile, Number(n ?? 30), { fromS, toS })).join("\n"));
+  const top = inclusive ? topInclusiveTime : topSelfTime;
+  console.log((lines ? timeline(profile, { fromS, toS }, stepS) : top(profile, Number(n ?? 30), { fromS, toS })).join("\n"));
 }

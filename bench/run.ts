@@ -51,10 +51,10 @@ const RUN_VOLUMES = named.includes("volumes");
 const RUN_EDGE = named.length === 0 || named.includes("edge");
 const RUN_TUNNEL = named.length === 0 || named.includes("tunnel");
 const RUN_PODSTART = named.length === 0 || named.includes("podstart");
-const envInt = (name: string, dflt: number) => {
+const envInt = (name: string, dflt: number, min = 1) => {
   const v = process.env[name];
   const n = v === undefined || v === "" ? dflt : Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got "${v}"`);
   return n;
 };
 /** Writes per phase at concurrency > 1, and at concurrency 1 (sequential: fewer, same percentiles). */
@@ -93,6 +93,7 @@ const FUZZ_BOUND_MS = envInt("BENCH_FUZZ_BOUND_S", 15) * 1000;
 /** The scheduler bench: hollow nodes (one agent process), seconds they are measured idle, the backlog's pods, the steady phase's pods and rate, requests in flight, phase budget. */
 const SCHED_NODES = envInt("BENCH_SCHED_NODES", quick ? 100 : 1000);
 const SCHED_IDLE_S = envInt("BENCH_SCHED_IDLE_S", quick ? 5 : 10);
+const SCHED_SETTLE_S = envInt("BENCH_SCHED_SETTLE_S", 0, 0);
 const SCHED_PODS = envInt("BENCH_SCHED_PODS", quick ? 1000 : 10_000);
 const SCHED_STEADY_PODS = envInt("BENCH_SCHED_STEADY_PODS", quick ? 200 : 500);
 const SCHED_STEADY_RATE = envInt("BENCH_SCHED_STEADY_RATE", 50);
@@ -328,7 +329,9 @@ async function startStack(what: string, extra: Partial<LocalClusterOptions> = {}
   tempDirs.push(dataDir);
   log(`${what}starting the local stack (wrangler dev, local D1 + Durable Objects) from a ${snap.describe}`);
   const s0 = performance.now();
-  const started = await startLocalCluster({ dataDir, log, verbose: process.env.BENCH_VERBOSE === "1", inspectorPort, ...extra });
+  // BENCH_VARS="NAME=value,...": Worker settings for an experiment (e.g. AUDIT_LOG=off), over the part's own.
+  const vars = { ...extra.vars, ...Object.fromEntries((process.env.BENCH_VARS ?? "").split(",").filter(Boolean).map((kv) => kv.split("=", 2))) };
+  const started = await startLocalCluster({ dataDir, log, verbose: process.env.BENCH_VERBOSE === "1", inspectorPort, ...extra, vars });
   if (inspectorPort) {
     // A profile that cannot start costs the figures nothing (and must not leave the stack running).
     try {
@@ -519,7 +522,7 @@ async function benchScheduler(): Promise<void> {
       stack.root,
       { url: cluster.url, token: cluster.token, kubeconfig: cluster.kubeconfig },
       client,
-      { namespace: "bench-sched", nodes: SCHED_NODES, pods: SCHED_PODS, steadyPods: SCHED_STEADY_PODS, steadyRate: SCHED_STEADY_RATE, concurrency: SCHED_CONCURRENCY, budgetMs: SCHED_BUDGET_MS, idleS: SCHED_IDLE_S },
+      { namespace: "bench-sched", nodes: SCHED_NODES, pods: SCHED_PODS, steadyPods: SCHED_STEADY_PODS, steadyRate: SCHED_STEADY_RATE, concurrency: SCHED_CONCURRENCY, budgetMs: SCHED_BUDGET_MS, idleS: SCHED_IDLE_S, settleS: SCHED_SETTLE_S },
       log,
       runLog,
       () => cpuWindow(roles),
@@ -874,6 +877,7 @@ function printScheduler(out: string[]): void {
   out.push(cpuLine(`with the ${s.config.nodes} nodes Ready and idle (heartbeats only)`, s.cpu.idle));
   out.push(cpuLine("while creating the backlog", s.cpu.create));
   out.push(cpuLine("from the lease's deletion to the last binding", s.cpu.backlog));
+  if (s.config.settleS > 0) out.push(cpuLine("after the backlog's last pod Ready, before the steady phase", s.cpu.settle));
   out.push(cpuLine("in the steady phase", s.cpu.steady));
   out.push(`   the namespace's controllers meanwhile (same hub as its commits): ${s.controllerRuns} runs, ${s.controllerPasses} passes, ${fmt(s.controllerMs / 1000, 1)} s`);
   out.push(

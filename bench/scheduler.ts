@@ -38,6 +38,8 @@ export interface SchedulerBenchConfig {
   budgetMs: number;
   /** Seconds the Ready nodes are left idle (heartbeats only) while their CPU cost is measured. */
   idleS: number;
+  /** Seconds left between the backlog's last pod Ready and the steady phase (its CPU measured): what the backlog leaves behind. */
+  settleS: number;
 }
 
 export interface SchedulerBenchResults {
@@ -80,7 +82,7 @@ export interface SchedulerBenchResults {
   d1RowsReadPerBound: number;
   writesPerBound: number;
   /** CPU seconds by process role with the nodes Ready and idle (no pods yet: their heartbeats), while the backlog was created, from the lease's deletion to the last binding, and in the steady phase. */
-  cpu: { idle: CpuSeconds; create: CpuSeconds; backlog: CpuSeconds; steady: CpuSeconds };
+  cpu: { idle: CpuSeconds; create: CpuSeconds; backlog: CpuSeconds; settle: CpuSeconds; steady: CpuSeconds };
   findings: string[];
 }
 
@@ -315,12 +317,16 @@ export async function runSchedulerBench(
     const readyAt = rows.filter((t) => t.ready !== undefined).map((t) => t.ready!);
     const scheduleS = (Math.max(...boundAt) - l0) / 1000;
     const boundPerSec = boundAt.length / Math.max(scheduleS, 0.001);
-    log(`scheduler: backlog bound at ${round(boundPerSec, 0)} pods/s; steady phase: ${cfg.steadyPods} pods at ${cfg.steadyRate}/s`);
+    log(`scheduler: backlog bound at ${round(boundPerSec, 0)} pods/s; ${cfg.settleS ? `${cfg.settleS} s to settle, then ` : ""}steady phase: ${cfg.steadyPods} pods at ${cfg.steadyRate}/s`);
+    const settleWindow = cpu();
+    await sleep(cfg.settleS * 1000);
+    const settleCpu = settleWindow();
 
     // Phase 2: steady creation at a rate the API keeps up with.
     const steadyNames = Array.from({ length: cfg.steadyPods }, (_, i) => `st-${String(i).padStart(5, "0")}`);
     const s0 = performance.now();
     const steadyWindow = cpu();
+
     const steady: Promise<string | undefined>[] = [];
     for (let i = 0; i < steadyNames.length; i++) {
       const at = s0 + (i * 1000) / cfg.steadyRate;
@@ -331,6 +337,7 @@ export async function runSchedulerBench(
     const steadyCreated = (await Promise.all(steady)).filter((n): n is string => n !== undefined);
     await waitAll(steadyCreated, "ready", Math.min(cfg.budgetMs, 60_000));
     const steadyCpu = steadyWindow();
+
     if (resumed > 0)
       findings.push(
         `scheduler: the server ended the bench's pod watch ${resumed} time(s) (${resumedAt.map((t) => `${round((t - a0) / 1000, 1)} s`).join(", ")} after the agent started; the steady phase started at ${round((s0 - a0) / 1000, 1)} s); it was resumed from the last revision seen`,
@@ -369,7 +376,7 @@ export async function runSchedulerBench(
       boundPerSchedulerSec: round(runLog.bound / Math.max(runLog.ms / 1000, 0.001), 0),
       d1RowsReadPerBound: round(runLog.rowsRead / Math.max(1, runLog.bound), 1),
       writesPerBound: round(runLog.writes / Math.max(1, runLog.bound), 2),
-      cpu: { idle: cpuSeconds(idleCpu), create: cpuSeconds(createCpu), backlog: cpuSeconds(boundCpu), steady: cpuSeconds(steadyCpu) },
+      cpu: { idle: cpuSeconds(idleCpu), create: cpuSeconds(createCpu), backlog: cpuSeconds(boundCpu), settle: cpuSeconds(settleCpu), steady: cpuSeconds(steadyCpu) },
       findings,
     };
   } finally {

@@ -95,8 +95,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const logs = runtime.name === "process" || runtime.name === "podman" ? new ContainerLogStore(join(o.dataDir, "agent", "logs")) : undefined;
   const count = hollow ? Math.max(1, o.nodes ?? 1) : 1;
   // Hollow nodes share one client, where each kubelet has connections of its own: a connection per
-  // four nodes (64 to 512), so one node's pod statuses do not queue behind a thousand lease renewals.
+  // four nodes (64 to 512). Node status and lease renewals have a client of their own (as the
+  // kubelet's heartbeatClient): after a burst of pod statuses, renewals that waited behind it would
+  // all go at once, and keep going together every period.
   const api = new ApiClient(apiConfig, { maxSockets: Math.min(512, Math.max(64, Math.ceil(count / 4))) });
+  const heartbeats = new ApiClient(apiConfig, { maxSockets: Math.min(64, Math.max(2, Math.ceil(count / 16))) });
   // The data plane of Services (not for hollow nodes, which run nothing).
   let services: ServiceDataPlane | undefined;
   if (!hollow) {
@@ -117,6 +120,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     nodes.push(
       new NodeAgent({
         api,
+        heartbeats,
         name,
         runtime,
         host: hollow ? hollowFacts(host, name, i) : host,
@@ -180,6 +184,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         await Promise.all(nodes.map((n) => n.stop()));
         await runtime.close();
         api.close();
+        heartbeats.close();
       })()),
   };
 }

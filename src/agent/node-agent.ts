@@ -24,6 +24,11 @@ import type { ClaimResolver } from "./volumes.ts";
 
 export interface NodeAgentOptions {
   api: ApiClient;
+  /**
+   * Node status and Lease renewals go through a client of their own (the kubelet's heartbeatClient),
+   * so that a node's heartbeats never wait behind its pods' requests (default: `api`).
+   */
+  heartbeats?: ApiClient;
   name: string;
   runtime: Runtime;
   host: HostFacts;
@@ -144,8 +149,12 @@ export class NodeAgent {
       recordEvent(api, name, { kind: "Node", name, uid: this.nodeUid }, "Warning", "RuntimeIncomplete", warnings.join("; "), this.o.log);
   }
 
+  private get heartbeats(): ApiClient {
+    return this.o.heartbeats ?? this.o.api;
+  }
+
   private async postStatus(status: NodeStatus, now: number): Promise<void> {
-    await this.o.api.mergePatch(`/api/v1/nodes/${this.o.name}/status`, { status });
+    await this.heartbeats.mergePatch(`/api/v1/nodes/${this.o.name}/status`, { status });
     this.counters.statusPosts++;
     this.lastStatus = status;
     this.lastReportAt = now;
@@ -169,11 +178,17 @@ export class NodeAgent {
     this.tunnel?.start();
   }
 
+  /**
+   * Runs `fn` now (within a second) and then on a fixed beat: the second run at a random point of
+   * the period, every later one a period after the one before, whenever the run before ended. Nodes
+   * started together (hollow nodes) so renew evenly spread, as independently started kubelets do,
+   * and stay spread after a stretch of slow answers, instead of all going again together at its end.
+   */
   private async every(ms: number, fn: () => Promise<void>): Promise<void> {
     const signal = this.abort.signal;
     let failures = 0;
-    // Spread many (hollow) nodes over the period instead of all at once.
     await sleep(Math.random() * Math.min(ms, 1000), signal);
+    let beat = Date.now() + Math.random() * ms;
     while (!signal.aborted) {
       try {
         await fn();
@@ -182,7 +197,10 @@ export class NodeAgent {
         failures++;
         this.o.log(`node ${this.o.name}: ${e instanceof Error ? e.message : String(e)}`);
       }
-      await sleep(failures ? Math.min(ms, 1000 * 2 ** Math.min(failures, 4)) * (0.5 + Math.random()) : ms, signal);
+      const now = Date.now();
+      if (beat <= now) beat += Math.ceil((now - beat) / ms) * ms; // the beats missed meanwhile are skipped
+      await sleep(failures ? Math.min(ms, 1000 * 2 ** Math.min(failures, 4)) * (0.5 + Math.random()) : beat - now, signal);
+      if (!failures) beat += ms;
     }
   }
 
@@ -193,7 +211,8 @@ export class NodeAgent {
   }
 
   async renewLease(durationS: number): Promise<void> {
-    const { api, name } = this.o;
+    const api = this.heartbeats;
+    const name = this.o.name;
     const path = `/apis/coordination.k8s.io/v1/namespaces/${NODE_LEASE_NS}/leases`;
     const now = microTime(Date.now());
     if (!this.lease) {

@@ -186,7 +186,9 @@ async function update(call: Call): Promise<Response> {
     warnings: call.warnings,
     requireName: name,
   });
-  const current = await call.store.get(kind, call.target.namespace, name!);
+  // A write that names the revision it replaces may start from the copy of it this isolate last saw.
+  const rv = obj.metadata.resourceVersion;
+  const current = rv ? await call.store.current(kind, call.target.namespace, name!, rv) : await call.store.get(kind, call.target.namespace, name!);
   defaultAndValidate(kind, obj, current);
   await call.hooks.admit?.(obj, current);
   const updated = await call.store.update(kind, obj, {

@@ -15,6 +15,7 @@ import { admitStorageProtection } from "./storage-protection.ts";
 import { openRows, openSecret, primaryKeyId, SECRETS_RESOURCE } from "./secret-box.ts";
 import { explainClaimFailure, isServiceKind, serviceClaims, ServiceAllocation } from "./service-allocation.ts";
 import { admitIngressHosts, ingressClaims, isIngressKind } from "./host-claims.ts";
+import { RecentObjects } from "./recent-objects.ts";
 import { addUsage, getRow, listPage, objectKey, openDb, type D1Usage, type Db, type Write, type WriteResult } from "./revision-log.ts";
 
 /**
@@ -81,6 +82,13 @@ function serialize(obj: KubeObject): string {
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
+/** What this isolate last read or wrote, where a compare-and-swapped write may start from (see recent-objects.ts). */
+const recent = new RecentObjects(8 << 20);
+/** Objects served from `recent`: a write based on one that would change nothing is checked against D1 first. */
+const fromRecent = new WeakSet<KubeObject>();
+/** Secrets are stored sealed and objects with a TTL expire without a write: neither is kept. */
+const keepsRecent = (kind: ResourceKind) => kind.ttlMs === undefined && storageResource(kind) !== SECRETS_RESOURCE;
+
 /** Commits writes of one hub; a hub passes its own commit so it does not call itself through a stub. */
 export type Committer = (hub: string, writes: Write[]) => Promise<WriteResult[]>;
 
@@ -106,11 +114,36 @@ export class ObjectStore {
   }
 
   async tryGet(kind: ResourceKind, namespace: string, name: string): Promise<KubeObject | undefined> {
-    const row = await getRow(this.db, this.key(kind, namespace, name));
-    if (!row) return undefined;
+    const key = this.key(kind, namespace, name);
+    const row = await getRow(this.db, key);
+    if (!row) {
+      recent.forget(key);
+      return undefined;
+    }
+    if (keepsRecent(kind)) recent.put(key, row.rev, row.value);
     // Secrets are stored encrypted (secret-box.ts); every read serves them in the clear.
     if (storageResource(kind) === SECRETS_RESOURCE) row.value = await openSecret(this.env, row.key, row.value);
     return materialize(row.value, row.rev);
+  }
+
+  /**
+   * The object a write replaces: the one this isolate last saw when it is at `resourceVersion`
+   * (any revision when none is given), else read from D1. The write's compare-and-swap on that
+   * revision is what makes a recent copy safe to start from.
+   */
+  async current(kind: ResourceKind, namespace: string, name: string, resourceVersion?: string): Promise<KubeObject> {
+    const seen = keepsRecent(kind) ? recent.get(this.key(kind, namespace, name)) : undefined;
+    if (!seen || (resourceVersion !== undefined && resourceVersion !== String(seen.rev))) return this.get(kind, namespace, name);
+    const obj = materialize(seen.value, seen.rev);
+    fromRecent.add(obj);
+    return obj;
+  }
+
+  /** Remembers what a commit stored (or that it deleted). */
+  private committed(kind: ResourceKind, w: Write, result: WriteResult): void {
+    if (!result.ok) return;
+    if (w.type === "DELETED" || !keepsRecent(kind)) recent.forget(w.key);
+    else recent.put(w.key, result.rev, result.value ?? w.value);
   }
 
   /** A list, in pages of `limit` matching objects, every page consistent with the first page's revision. */
@@ -202,6 +235,7 @@ export class ObjectStore {
   /** Commits one write; on a lost race, reports why in Kubernetes terms. */
   private async commitOne(kind: ResourceKind, w: Write, obj: KubeObject): Promise<KubeObject> {
     const [result] = await this.commit(w.namespace, [w]);
+    this.committed(kind, w, result);
     if (result.ok) {
       // The hub's admission may have changed it (LimitRange defaults): then its stored value is what was created.
       if (result.value !== undefined) return materialize(result.value, result.rev);
@@ -243,6 +277,7 @@ export class ObjectStore {
     });
     const results = await this.commit(namespace, writes);
     return results.map((r, i) => {
+      this.committed(kind, writes[i], r);
       const { obj, current } = items[i];
       if (r.ok) {
         if (r.value !== undefined) return materialize(r.value, r.rev);
@@ -389,6 +424,12 @@ export class ObjectStore {
     }
     const oldRev = Number(old.metadata.resourceVersion);
     if (sameJson({ ...old, metadata: { ...old.metadata, resourceVersion: undefined } }, { ...next, metadata: { ...m, resourceVersion: undefined } })) {
+      // A recent copy may be out of date: nothing to write only if it is still the stored revision.
+      if (fromRecent.has(old)) {
+        const row = await getRow(this.db, this.key(kind, namespace, name));
+        if (!row) throw notFound(kind, name);
+        if (row.rev !== oldRev) throw staleObject(kind, name);
+      }
       // No-op updates do not write (as in Kubernetes: the resourceVersion stays).
       next.metadata.resourceVersion = old.metadata.resourceVersion;
       return next;
@@ -478,14 +519,26 @@ export class ObjectStore {
     mutate: (current: KubeObject) => KubeObject | undefined | Promise<KubeObject | undefined>,
     opts: { part?: "main" | "status" | "all"; dryRun?: boolean; attempts?: number } = {},
   ): Promise<KubeObject> {
+    // The first attempt starts from this isolate's recent copy, when it has one (not for dry runs:
+    // they do not reach the compare-and-swap); whatever that attempt concludes other than a
+    // successful write is concluded again from D1.
+    let recentFirst = !opts.dryRun;
     for (let attempt = 0; ; attempt++) {
-      const current = await this.get(kind, namespace, name);
-      const next = await mutate(structuredClone(current));
-      if (!next) return current;
-      next.metadata.resourceVersion = current.metadata.resourceVersion;
+      const optimistic = recentFirst;
+      recentFirst = false;
+      const current = optimistic ? await this.current(kind, namespace, name) : await this.get(kind, namespace, name);
+      const stale = optimistic && fromRecent.has(current);
+      if (stale) attempt--; // a retry from D1 after it is not one of the attempts
       try {
+        const next = await mutate(structuredClone(current));
+        if (!next) {
+          if (stale) continue;
+          return current;
+        }
+        next.metadata.resourceVersion = current.metadata.resourceVersion;
         return await this.update(kind, next, { ...opts, current });
       } catch (e) {
+        if (stale) continue;
         if (e instanceof ApiError && e.code === 409 && attempt < (opts.attempts ?? 5)) continue;
         throw e;
       }
