@@ -106,12 +106,12 @@ function waitUntil(c: { executionCtx: { waitUntil(p: Promise<unknown>): void } }
 }
 
 app.use("*", async (c, next) => {
-  const path = new URL(c.req.url).pathname;
-  if (PUBLIC_PATHS.has(path)) return next();
-  if (new URL(c.req.url).protocol !== "https:") throw badRequest("this API server only accepts HTTPS");
+  const url = new URL(c.req.url);
+  if (PUBLIC_PATHS.has(url.pathname)) return next();
+  if (url.protocol !== "https:") throw badRequest("this API server only accepts HTTPS");
   const authenticated = await authenticate(c.env, c.req.header("authorization") ?? null);
   if (!authenticated) throw unauthorized();
-  const attrs = requestAttributes(c.req.method, new URL(c.req.url));
+  const attrs = requestAttributes(c.req.method, url);
   const user = await impersonate(c.env, authenticated, c.req.raw.headers);
   c.set("authenticated", authenticated);
   c.set("user", user);
@@ -120,7 +120,7 @@ app.use("*", async (c, next) => {
   await admitRequest(c.env, authenticated);
   await ensureSystemNamespaces(c.env);
   // Node users (and join tokens) first, as Kubernetes' Node,RBAC chain: no opinion -> RBAC.
-  c.set("hooks", (await authorizeNodeRequest(c.env, user, attrs, new URL(c.req.url))) ?? (await authorizeRequest(c.env, user, attrs)));
+  c.set("hooks", (await authorizeNodeRequest(c.env, user, attrs, url)) ?? (await authorizeRequest(c.env, user, attrs)));
   const release = attrs.resourceRequest && attrs.verb === "watch" ? await admitWatch(c.env, authenticated) : undefined;
   if (!release) return next();
   try {

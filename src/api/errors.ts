@@ -113,8 +113,12 @@ export const conflict = (s: Subject, name: string, why: string) =>
     { name, group: s.group, kind: s.plural },
   );
 
-export const staleObject = (s: Subject, name: string) =>
-  conflict(s, name, "the object has been modified; please apply your changes to the latest version and try again");
+const STALE_MESSAGE = "the object has been modified; please apply your changes to the latest version and try again";
+
+export const staleObject = (s: Subject, name: string) => conflict(s, name, STALE_MESSAGE);
+
+/** A write that lost its compare-and-swap to another (not a failed precondition). */
+export const isStaleObject = (e: unknown) => e instanceof ApiError && e.code === 409 && e.message.endsWith(`: ${STALE_MESSAGE}`);
 
 export const gone = (message: string) => new ApiError(410, "Expired", message);
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Env } from "../env.ts";
 import { sql } from "drizzle-orm";
 import { openDb } from "../store/revision-log.ts";
@@ -18,14 +19,9 @@ export const ADMIN_USERNAME = "edgeplane:admin";
 export const SUPERUSER_GROUP = "system:masters";
 export const AUTHENTICATED_GROUP = "system:authenticated";
 
-/** Two hex digits of each byte value (a digest is hashed on every authenticated request). */
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
-
+/** A token's digest, made on every authenticated request: node:crypto's (nodejs_compat) is synchronous, without WebCrypto's promise round trip. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  let hex = "";
-  for (const b of digest) hex += HEX[b];
-  return hex;
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /** Constant-time comparison of two hex digests. */

@@ -14,7 +14,8 @@ export async function impersonate(env: Env, caller: UserInfo, headers: Headers):
   const username = headers.get("impersonate-user");
   const groupsHeader = headers.get("impersonate-group");
   const uid = headers.get("impersonate-uid");
-  const hasExtra = [...headers.keys()].some((k) => k.toLowerCase().startsWith("impersonate-extra-"));
+  let hasExtra = false;
+  for (const k of headers.keys()) if (k.toLowerCase().startsWith("impersonate-extra-")) hasExtra = true;
   if (username === null) {
     if (groupsHeader !== null || uid !== null || hasExtra) throw badRequest("requested impersonation of groups, uid or extra fields without impersonating a user");
     return caller;

@@ -177,6 +177,10 @@ const VOLUMES_DUE = "volumes:due";
 const NAMESPACES_DUE = "namespaces:due";
 /** Cluster-scoped resources whose changes wake the volume controller (claims come from namespace hubs). */
 const VOLUME_RESOURCES = ["core/persistentvolumes", "storage.k8s.io/storageclasses"];
+/** Namespaced resources the cluster hub acts on as they change: the scheduler's pods, the volume controller's claims. */
+const CLUSTER_PROMPT_RESOURCES = new Set(["core/pods", "core/persistentvolumeclaims"]);
+/** How long a namespace hub may hold changes the cluster hub needs only for housekeeping (compaction, expiry). */
+const UNTOLD_MS = 250;
 
 export class NamespaceHub extends DurableObject<Env> {
   private readonly db: Db;
@@ -195,6 +199,13 @@ export class NamespaceHub extends DurableObject<Env> {
   private bookmarkTimer: ReturnType<typeof setInterval> | null = null;
   /** Changes this hub committed or was told of since it started; exposed for tests and stats. */
   private changesSeen = 0;
+  /**
+   * Namespace hub: the resources the cluster hub serves all-namespace watches of, as it last said
+   * (undefined until it has). Commits of other resources (lease renewals, events, ...) need it only
+   * for housekeeping: they are told together, at most UNTOLD_MS later, not one call per commit.
+   */
+  private clusterWatches?: Set<string>;
+  private untold?: { count: number; resources: Set<string>; timer: ReturnType<typeof setTimeout> };
   /** The last controller run of this namespace: passes, actions and its D1 rows read/written. */
   private lastControllerRun?: RunStats;
   /** Cluster hub: the node lifecycle controller (node heartbeats, taints, taint-based eviction). */
@@ -371,9 +382,7 @@ export class NamespaceHub extends DurableObject<Env> {
       const quotaChanged = this.quotaLedger?.affects(events) ?? false;
       this.quotaLedger?.apply(events);
       if (quotaChanged || events.some((e) => e.resource in OBSERVED_RESOURCES)) void this.wake();
-      // The cluster hub serves all-namespace watches; it reads the log itself, in order.
-      const cluster = this.env.HUB.get(this.env.HUB.idFromName(CLUSTER_HUB));
-      // It also runs the scheduler: tell it whether pods need placing (or may fit now).
+      // The cluster hub runs the scheduler: tell it whether pods need placing (or may fit now).
       // kube-scheduler's lease changed (released by another holder): the scheduler looks at once.
       const hint = events.some((e) => e.resource === "core/pods")
         ? schedulerHint(events)
@@ -381,9 +390,36 @@ export class NamespaceHub extends DurableObject<Env> {
           ? { pending: true, released: false }
           : undefined;
       const resources = [...new Set(events.map((e) => e.resource))];
-      this.ctx.waitUntil(cluster.notify(events.length, hint, resources).catch((e: unknown) => console.error("notify cluster hub:", e)));
+      const watched = this.clusterWatches;
+      const soon = hint !== undefined || !watched || resources.some((r) => CLUSTER_PROMPT_RESOURCES.has(r) || watched.has(r));
+      if (soon) this.tellCluster(events.length, hint, resources);
+      else this.tellClusterLater(events.length, resources);
     }
     if (this.isCluster) void scheduleMaintenance(this.ctx, this.env);
+  }
+
+  /** Tells the cluster hub of changes (with any not told yet); it serves all-namespace watches, reading the log itself, in order. */
+  private tellCluster(count: number, hint: SchedulerHint | undefined, resources: string[]): void {
+    const untold = this.untold;
+    if (untold) {
+      clearTimeout(untold.timer);
+      this.untold = undefined;
+      count += untold.count;
+      resources = [...new Set([...resources, ...untold.resources])];
+    }
+    const cluster = this.env.HUB.get(this.env.HUB.idFromName(CLUSTER_HUB));
+    this.ctx.waitUntil(
+      cluster.notify(count, hint, resources).then(
+        (watched) => void (this.clusterWatches = new Set(watched)),
+        (e: unknown) => console.error("notify cluster hub:", e),
+      ),
+    );
+  }
+
+  private tellClusterLater(count: number, resources: string[]): void {
+    this.untold ??= { count: 0, resources: new Set(), timer: setTimeout(() => this.tellCluster(0, undefined, []), UNTOLD_MS) };
+    this.untold.count += count;
+    for (const r of resources) this.untold.resources.add(r);
   }
 
   private publish(events: LogEvent[]): void {
@@ -394,8 +430,11 @@ export class NamespaceHub extends DurableObject<Env> {
     }
   }
 
-  /** Told by a namespace hub that it committed `count` changes (cluster hub only). */
-  async notify(count: number, hint?: SchedulerHint, resources?: string[]): Promise<void> {
+  /**
+   * Told by a namespace hub that it committed `count` changes (cluster hub only). Answers the
+   * resources it serves all-namespace watches of: the hub tells changes of those at once.
+   */
+  async notify(count: number, hint?: SchedulerHint, resources?: string[]): Promise<string[]> {
     await this.remember(CLUSTER_HUB);
     this.changesSeen += count;
     if (hint) await podsChanged(this.ctx, hint);
@@ -408,6 +447,7 @@ export class NamespaceHub extends DurableObject<Env> {
     // Lease renewals must not cost an idle pod watch (a node agent's) any D1 reads.
     if (this.anyWatches(resources)) await this.pump();
     await scheduleMaintenance(this.ctx, this.env);
+    return this.watchedResources();
   }
 
   /** Claims, volumes or StorageClasses changed: run the volume controller soon; pods waiting for volumes may fit now. */

@@ -1,4 +1,4 @@
-import { ApiError, alreadyExists, badRequest, conflict, forbidden, gone, notFound, staleObject, unavailable } from "../api/errors.ts";
+import { ApiError, alreadyExists, badRequest, conflict, forbidden, gone, isStaleObject, notFound, staleObject, unavailable } from "../api/errors.ts";
 import { isEmptyFilter, matchesFilter, type ObjectFilter } from "../api/selectors.ts";
 import { storageResource } from "../resources/index.ts";
 import { namespaceKind } from "../resources/namespace.ts";
@@ -453,6 +453,19 @@ export class ObjectStore {
    * are deleted gracefully (the node's agent confirms); everything else goes now.
    */
   async delete(kind: ResourceKind, namespace: string, name: string, opts: DeleteOptions = {}): Promise<{ object: KubeObject; deleted: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deleteOnce(kind, namespace, name, opts);
+      } catch (e) {
+        // Without a resourceVersion precondition a delete is of whatever is current: a write that
+        // raced it (a controller's status) is no reason to fail it, as in Kubernetes.
+        if (isStaleObject(e) && !opts.preconditions?.resourceVersion && attempt < 16) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async deleteOnce(kind: ResourceKind, namespace: string, name: string, opts: DeleteOptions): Promise<{ object: KubeObject; deleted: boolean }> {
     // tokens bound to a ServiceAccount or pod stop working with it (in this isolate at once)
     if (kind === serviceAccountKind || (kind.kind === "Pod" && kind.group === "")) forgetBoundObject(namespace, name);
     const current = await this.get(kind, namespace, name);

@@ -31,6 +31,18 @@ describe("store: optimistic concurrency", () => {
     expect(now.body.metadata.resourceVersion).toBe(ok[0].body.metadata.resourceVersion);
   });
 
+  it("a delete without preconditions succeeds while other writes race it (no 409)", async () => {
+    await createNamespace("race-del");
+    await apiJson("POST", "/api/v1/namespaces/race-del/configmaps", cm("x", { n: "0" }));
+    const patches = Array.from({ length: 8 }, (_, i) =>
+      apiJson("PATCH", "/api/v1/namespaces/race-del/configmaps/x", { data: { n: String(i + 1) } }, { contentType: "application/merge-patch+json" }),
+    );
+    const deleted = apiJson("DELETE", "/api/v1/namespaces/race-del/configmaps/x");
+    await Promise.all(patches);
+    expect((await deleted).status).toBe(200);
+    expect((await apiJson("GET", "/api/v1/namespaces/race-del/configmaps/x")).status).toBe(404);
+  });
+
   it("lets exactly one of many concurrent creates of the same name win", async () => {
     await createNamespace("race2");
     const results = await Promise.all(
@@ -207,6 +219,25 @@ describe("store: watch", () => {
       ["DELETED", "before"],
     ]);
     expect(events[1].object.metadata.resourceVersion).toBe(created.body.metadata.resourceVersion);
+  });
+
+  it("an all-namespace watch started after a namespace's hub last told the cluster hub still gets that namespace's changes", async () => {
+    await createNamespace("w-late");
+    // The namespace's hub tells the cluster hub (and learns what it watches: not Leases).
+    const lease = (name: string) => ({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name }, spec: { holderIdentity: name } });
+    expect((await apiJson("POST", "/apis/coordination.k8s.io/v1/namespaces/w-late/leases", lease("first"))).status).toBe(201);
+    const res = await api("GET", "/apis/coordination.k8s.io/v1/leases?watch=1&resourceVersion=0");
+    expect(res.status).toBe(200);
+    const eventsP = readEvents(res, 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await apiJson("POST", "/apis/coordination.k8s.io/v1/namespaces/w-late/leases", lease("second"))).status).toBe(201);
+    expect((await apiJson("POST", "/apis/coordination.k8s.io/v1/namespaces/w-late/leases", lease("third"))).status).toBe(201);
+    const events = await eventsP;
+    expect(events.filter((e) => e.object.metadata.namespace === "w-late").map((e) => [e.type, e.object.metadata.name])).toEqual([
+      ["ADDED", "first"],
+      ["ADDED", "second"],
+      ["ADDED", "third"],
+    ]);
   });
 
   it("replays every change after a resourceVersion, with selectors", async () => {
