@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { Env } from "../env.ts";
 import { sql } from "drizzle-orm";
 import { openDb } from "../store/revision-log.ts";
@@ -19,9 +18,31 @@ export const ADMIN_USERNAME = "edgeplane:admin";
 export const SUPERUSER_GROUP = "system:masters";
 export const AUTHENTICATED_GROUP = "system:authenticated";
 
-/** A token's digest, made on every authenticated request: node:crypto's (nodejs_compat) is synchronous, without WebCrypto's promise round trip. */
+/** Two hex digits of each byte value. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 export async function sha256Hex(text: string): Promise<string> {
-  return createHash("sha256").update(text).digest("hex");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let hex = "";
+  for (const b of digest) hex += HEX[b];
+  return hex;
+}
+
+/**
+ * Digests of the bearer tokens this isolate saw lately: a node renews its lease every 10 s with
+ * the same token, and a digest costs a WebCrypto round trip (node:crypto's is slower still here).
+ * Held in memory only, as the request that carried the token was; never stored or logged.
+ */
+const tokenDigests = new Map<string, string>();
+const MAX_TOKEN_DIGESTS = 1024;
+
+async function tokenDigest(token: string): Promise<string> {
+  const known = tokenDigests.get(token);
+  if (known) return known;
+  const hash = await sha256Hex(token);
+  if (tokenDigests.size >= MAX_TOKEN_DIGESTS) tokenDigests.clear();
+  tokenDigests.set(token, hash);
+  return hash;
 }
 
 /** Constant-time comparison of two hex digests. */
@@ -38,7 +59,7 @@ export async function authenticate(env: Env, authorization: string | null, now =
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   if (!m) return undefined;
   if (looksLikeJwt(m[1])) return authenticateServiceAccountToken(env, m[1], now);
-  const hash = await sha256Hex(m[1]);
+  const hash = await tokenDigest(m[1]);
   if (env.ADMIN_TOKEN_SHA256 && sameDigest(hash, env.ADMIN_TOKEN_SHA256.toLowerCase()))
     return { username: ADMIN_USERNAME, uid: ADMIN_USERNAME, groups: [SUPERUSER_GROUP, AUTHENTICATED_GROUP] };
   const cached = knownTokens.get(hash);

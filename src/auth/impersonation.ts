@@ -11,11 +11,18 @@ import type { Attributes } from "./rbac.ts";
  */
 
 export async function impersonate(env: Env, caller: UserInfo, headers: Headers): Promise<UserInfo> {
+  // Header names come lower-cased; most requests impersonate no one: one pass tells.
+  let impersonating = false;
+  let hasExtra = false;
+  for (const k of headers.keys()) {
+    if (!k.startsWith("impersonate-")) continue;
+    impersonating = true;
+    if (k.startsWith("impersonate-extra-")) hasExtra = true;
+  }
+  if (!impersonating) return caller;
   const username = headers.get("impersonate-user");
   const groupsHeader = headers.get("impersonate-group");
   const uid = headers.get("impersonate-uid");
-  let hasExtra = false;
-  for (const k of headers.keys()) if (k.toLowerCase().startsWith("impersonate-extra-")) hasExtra = true;
   if (username === null) {
     if (groupsHeader !== null || uid !== null || hasExtra) throw badRequest("requested impersonation of groups, uid or extra fields without impersonating a user");
     return caller;
