@@ -56,7 +56,13 @@ const OBSERVED_TYPES = new Set(LISTS.map((l) => typeKey(l.group, l.kind)));
 
 type RefState = "live" | "dangling" | "waiting" | "orphaning";
 
+/** Whether the collector has anything to look at: an object with owners, or one waiting on its finalizers. */
+const concernsCollector = (o: KubeObject) =>
+  (o.metadata.ownerReferences?.length ?? 0) > 0 || !!o.metadata.finalizers?.some((f) => f === ORPHAN || f === FOREGROUND);
+
 export function reconcile(observed: Observed): ReconcileResult {
+  // Bare objects only (no owners, no deletion waiting on dependents): nothing to collect, no pass over them sorted.
+  if (!LISTS.some((l) => (observed[l.list] as KubeObject[]).some(concernsCollector))) return { actions: [] };
   const entries: Entry[] = [];
   for (const l of LISTS) {
     const items = [...(observed[l.list] as KubeObject[])].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0));

@@ -316,7 +316,8 @@ export function reconcile(observed: Observed): ReconcileResult {
   const jobUids = new Set(jobs.map(uidOf));
   const podsByJob = new Map<string, KubeObject[]>();
   const podNames = new Set<string>();
-  for (const pod of observed.pods) {
+  // Without Jobs only the orphans below are looked for: no pass over every pod's name.
+  for (const pod of jobs.length > 0 ? observed.pods : []) {
     podNames.add(pod.metadata.name ?? "");
     const ref = controllerOf(pod);
     if (ref && jobUids.has(ref.uid)) {

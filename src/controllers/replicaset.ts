@@ -76,6 +76,8 @@ export function minReadySecondsOf(obj: KubeObject): number {
 }
 
 export function reconcile(observed: Observed): ReconcileResult {
+  // No ReplicaSet, nothing to claim or count: a namespace of bare pods costs no pass over them.
+  if (observed.replicaSets.length === 0) return { actions: [] };
   const actions: Action[] = [];
   let requeue: number | undefined;
   const pods = [...observed.pods].sort(byName);

@@ -102,6 +102,19 @@ describe("garbage collector: background", () => {
   });
 });
 
+describe("garbage collector: bare objects", () => {
+  it("nothing to do for objects without owners or the collector's finalizers, even when one is being deleted", () => {
+    const o = observed({ pods: [obj("Pod", "a"), deleting(obj("Pod", "b"), ["example.com/keep"])], jobs: [obj("Job", "j")] });
+    expect(reconcile(o)).toEqual({ actions: [] });
+  });
+
+  it("an owner being deleted in the foreground with no dependents left loses its finalizer, among bare objects", () => {
+    const deploy = deleting(obj("Deployment", "web"), ["foregroundDeletion"]);
+    const r = reconcile(observed({ deployments: [deploy], pods: [obj("Pod", "a")] }));
+    expect(r.actions).toEqual([upd("apps/deployments", deploy, { finalizers: [] })]);
+  });
+});
+
 describe("garbage collector: foreground", () => {
   it("deletes the dependents (Foreground for those with dependents of their own) and keeps the owner while blocking ones remain", () => {
     const deploy = deleting(obj("Deployment", "web"), ["foregroundDeletion"]);
