@@ -93,7 +93,7 @@ const FUZZ_BOUND_MS = envInt("BENCH_FUZZ_BOUND_S", 15) * 1000;
 /** The scheduler bench: hollow nodes (one agent process), seconds they are measured idle, the backlog's pods, the steady phase's pods and rate, requests in flight, phase budget. */
 const SCHED_NODES = envInt("BENCH_SCHED_NODES", quick ? 100 : 1000);
 const SCHED_IDLE_S = envInt("BENCH_SCHED_IDLE_S", quick ? 5 : 10);
-const SCHED_SETTLE_S = envInt("BENCH_SCHED_SETTLE_S", 0, 0);
+const SCHED_SETTLE_S = envInt("BENCH_SCHED_SETTLE_S", quick ? 5 : 10, 0);
 const SCHED_PODS = envInt("BENCH_SCHED_PODS", quick ? 1000 : 10_000);
 const SCHED_STEADY_PODS = envInt("BENCH_SCHED_STEADY_PODS", quick ? 200 : 500);
 const SCHED_STEADY_RATE = envInt("BENCH_SCHED_STEADY_RATE", 50);
