@@ -534,24 +534,23 @@ export class ObjectStore {
   ): Promise<KubeObject> {
     // The first attempt starts from this isolate's recent copy, when it has one (not for dry runs:
     // they do not reach the compare-and-swap); whatever that attempt concludes other than a
-    // successful write is concluded again from D1.
-    let recentFirst = !opts.dryRun;
+    // successful write is concluded again from D1 (and that is not counted as a retry).
+    let copyFirst = !opts.dryRun;
     for (let attempt = 0; ; attempt++) {
-      const optimistic = recentFirst;
-      recentFirst = false;
-      const current = optimistic ? await this.current(kind, namespace, name) : await this.get(kind, namespace, name);
-      const stale = optimistic && fromRecent.has(current);
-      if (stale) attempt--; // a retry from D1 after it is not one of the attempts
+      const current = copyFirst ? await this.current(kind, namespace, name) : await this.get(kind, namespace, name);
+      const fromCopy = copyFirst && fromRecent.has(current);
+      copyFirst = false;
+      if (fromCopy) attempt--;
       try {
         const next = await mutate(structuredClone(current));
         if (!next) {
-          if (stale) continue;
+          if (fromCopy) continue;
           return current;
         }
         next.metadata.resourceVersion = current.metadata.resourceVersion;
         return await this.update(kind, next, { ...opts, current });
       } catch (e) {
-        if (stale) continue;
+        if (fromCopy) continue;
         if (e instanceof ApiError && e.code === 409 && attempt < (opts.attempts ?? 5)) continue;
         throw e;
       }
