@@ -81,7 +81,7 @@ export interface SchedulerBenchResults {
   boundPerSchedulerSec: number;
   d1RowsReadPerBound: number;
   writesPerBound: number;
-  /** CPU seconds by process role with the nodes Ready and idle (no pods yet: their heartbeats), while the backlog was created, from the lease's deletion to the last binding, and in the steady phase. */
+  /** CPU seconds by process role with the nodes Ready and idle (no pods yet: their heartbeats), while the backlog was created, from the lease's deletion to the last binding, while the backlog settled, and in the steady phase. */
   cpu: { idle: CpuSeconds; create: CpuSeconds; backlog: CpuSeconds; settle: CpuSeconds; steady: CpuSeconds };
   findings: string[];
 }
@@ -326,7 +326,6 @@ export async function runSchedulerBench(
     const steadyNames = Array.from({ length: cfg.steadyPods }, (_, i) => `st-${String(i).padStart(5, "0")}`);
     const s0 = performance.now();
     const steadyWindow = cpu();
-
     const steady: Promise<string | undefined>[] = [];
     for (let i = 0; i < steadyNames.length; i++) {
       const at = s0 + (i * 1000) / cfg.steadyRate;
@@ -337,7 +336,6 @@ export async function runSchedulerBench(
     const steadyCreated = (await Promise.all(steady)).filter((n): n is string => n !== undefined);
     await waitAll(steadyCreated, "ready", Math.min(cfg.budgetMs, 60_000));
     const steadyCpu = steadyWindow();
-
     if (resumed > 0)
       findings.push(
         `scheduler: the server ended the bench's pod watch ${resumed} time(s) (${resumedAt.map((t) => `${round((t - a0) / 1000, 1)} s`).join(", ")} after the agent started; the steady phase started at ${round((s0 - a0) / 1000, 1)} s); it was resumed from the last revision seen`,
